@@ -1,0 +1,45 @@
+"""Accuracy metrics of age estimation: pure functions over arrays of predicted and true ages."""
+from __future__ import annotations
+
+import numpy as np
+
+AGE_BANDS: tuple[tuple[str, float, float], ...] = (
+    ("0-12", 0, 13), ("13-19", 13, 20), ("20-39", 20, 40), ("40-59", 40, 60), ("60-79", 60, 80), ("80+", 80, np.inf))
+
+
+def mae(pred: np.ndarray, true: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.asarray(pred) - np.asarray(true))))
+
+
+def cs_at(pred: np.ndarray, true: np.ndarray, k: float = 5) -> float:
+    """Cumulative score: the share of estimates within ``k`` years."""
+    return float(np.mean(np.abs(np.asarray(pred) - np.asarray(true)) <= k))
+
+
+def e_error(pred: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> float:
+    """mean(1 - exp(-(y_hat - mu)^2 / 2 sigma^2)), the ChaLearn error."""
+    pred, mu, sigma = map(np.asarray, (pred, mu, sigma))
+    return float(np.mean(1 - np.exp(-((pred - mu) ** 2) / (2 * sigma**2))))
+
+
+def group_table(pred: np.ndarray, true: np.ndarray, groups: np.ndarray) -> dict[str, dict[str, float]]:
+    """{group: {"n", "mae", "bias"}} where bias is the mean signed error (positive: estimated too old)."""
+    pred, true, groups = np.asarray(pred), np.asarray(true), np.asarray(groups)
+    table = {}
+    for g in dict.fromkeys(groups.tolist()):
+        m = groups == g
+        table[str(g)] = {"n": int(m.sum()), "mae": mae(pred[m], true[m]), "bias": float(np.mean(pred[m] - true[m]))}
+    return table
+
+
+def age_band(age: float) -> str:
+    for name, lo, hi in AGE_BANDS:
+        if lo <= age < hi:
+            return name
+    return AGE_BANDS[0][0]
+
+
+def per_band(pred: np.ndarray, true: np.ndarray) -> dict[str, dict[str, float]]:
+    """MAE and bias per age band of the true age, bands in order, empty bands with n = 0."""
+    table = group_table(pred, true, np.array([age_band(a) for a in np.asarray(true)]))
+    return {name: table.get(name, {"n": 0, "mae": float("nan"), "bias": float("nan")}) for name, _, _ in AGE_BANDS}

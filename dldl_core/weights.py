@@ -1,0 +1,125 @@
+"""Weights as typed objects: a safetensors file plus a JSON sidecar that rebuilds everything around it.
+
+The sidecar (``<name>.json`` beside ``<name>.safetensors``) carries the model config, the age support, the
+preprocessing (input size, mean/std, alignment template), the objective, the training recipe, the metrics, the
+licence and the sha256 of the tensor file. Loading verifies the hash first and never unpickles anything.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from dldl_core.model import AgeNet, ModelConfig
+from dldl_core.preprocess import Preprocess
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "tiny_age_net.safetensors"
+UTKFACE_LICENSE = ("Trained on UTKFace, which its authors provide for non-commercial research purposes only; "
+                   "the copyright of the images belongs to their original owners. These weights inherit that "
+                   "restriction: non-commercial research use only.")
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be used; the message is one sentence for the user."""
+
+
+@dataclass
+class Weights:
+    """A loaded weights file: the network, its preprocessing and everything the sidecar says about it."""
+
+    path: Path
+    model: AgeNet
+    preprocess: Preprocess
+    objective: str
+    meta: dict[str, Any] = field(default_factory=dict)  # recipe, metrics, licence, sha256, ...
+
+    @property
+    def support(self) -> torch.Tensor:
+        return self.model.support
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_weights(model: AgeNet, path: str | os.PathLike, preprocess: Preprocess, objective: str,
+                 meta: dict[str, Any] | None = None) -> Path:
+    """Write ``path`` (safetensors) and its sidecar; both are written to temporary names and renamed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp), metadata={"format": "dldl_core", "arch": model.config.arch})
+    sidecar = {
+        "format_version": 1,
+        "file": path.name,
+        "sha256": sha256_of(tmp),
+        "model": model.config.to_dict(),
+        "support": model.support.tolist(),
+        "preprocess": preprocess.to_dict(),
+        "objective": objective,
+        "num_parameters": sum(p.numel() for p in model.parameters()),
+        **(meta or {}),
+    }
+    sidecar.setdefault("license", UTKFACE_LICENSE)
+    side_tmp = sidecar_path(path).with_suffix(".json.tmp")
+    side_tmp.write_text(json.dumps(sidecar, indent=2) + "\n")
+    os.replace(tmp, path)
+    os.replace(side_tmp, sidecar_path(path))
+    return path
+
+
+def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
+    side = sidecar_path(path)
+    if not side.is_file():
+        raise WeightsError(f"{path}: its sidecar {side.name} is missing")
+    try:
+        return json.loads(side.read_text())
+    except json.JSONDecodeError as err:
+        raise WeightsError(f"{side}: the sidecar is not valid JSON ({err.msg})") from None
+
+
+def update_sidecar(path: str | os.PathLike, **fields: Any) -> None:
+    """Merge ``fields`` into the sidecar (metrics, template, ...); the tensor file and its hash are unchanged."""
+    data = read_sidecar(path)
+    data.update(fields)
+    side = sidecar_path(path)
+    tmp = side.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, side)
+
+
+def load_weights(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> Weights:
+    """Verify the hash, rebuild the network from the sidecar alone and load the tensors (no pickle)."""
+    path = Path(path) if path is not None else DEFAULT_WEIGHTS
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} not found")
+    sidecar = read_sidecar(path)
+    actual = sha256_of(path)
+    if actual != sidecar.get("sha256"):
+        raise WeightsError(f"{path} does not match the sha256 in its sidecar (corrupted or tampered); refusing to load")
+    config = ModelConfig.from_dict(sidecar["model"])
+    model = AgeNet(config)
+    try:
+        state = load_file(str(path))
+        model.load_state_dict(state)
+    except Exception as err:  # safetensors raises its own error types
+        raise WeightsError(f"{path} could not be loaded into {config.arch} ({err})") from None
+    model.to(device).eval()
+    meta = {k: v for k, v in sidecar.items() if k not in {"model", "preprocess", "objective"}}
+    return Weights(path, model, Preprocess.from_dict(sidecar["preprocess"]), sidecar.get("objective", "dldl_v2"), meta)
