@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -14,15 +15,26 @@ from dldl_core.images import ImageError
 from dldl_core.weights import WeightsError
 
 USER_ERRORS = (ImageError, WeightsError, FileNotFoundError, IsADirectoryError, PermissionError, ValueError)
-COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {}
+# Modules whose import registers sub-commands with @command; each concern keeps its commands beside its code.
+COMMAND_MODULES = ("dldl_core.commands", "dldl_core.explain.commands", "dldl_core.bench.commands")
 
 
 def command(name: str, help_text: str):
-    """Register ``add_arguments`` for a sub-command; the decorated function runs it and returns the exit code."""
+    """Register a sub-command: the decorated function runs it and returns the exit code; its ``add_arguments``
+    attribute (set with ``arguments``) declares its options."""
     def wrap(run: Callable[[argparse.Namespace], int]):
         COMMANDS[name] = (help_text, run)
         return run
     return wrap
+
+
+def arguments(add: Callable[[argparse.ArgumentParser], None]):
+    """Attach the option declarations of a sub-command (use under ``@command``)."""
+    def attach(run):
+        run.add_arguments = add
+        return run
+    return attach
 
 
 def print_json(data: object) -> None:
@@ -30,7 +42,14 @@ def print_json(data: object) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dldl_core import commands  # noqa: F401  (registers the sub-commands)
+    import importlib
+
+    for module in COMMAND_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name is None or not module.startswith(err.name):  # present but broken: a bug, raise it
+                raise
 
     parser = argparse.ArgumentParser(prog="dldl", description="DLDL-v2 age estimation with explanations.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -52,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"dldl: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a program that stopped reading (head, less)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("dldl: interrupted", file=sys.stderr)
         return 130

@@ -3,14 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from dldl_core.cli import command, print_json
-
-
-def _arguments(add: "callable"):
-    def attach(run):
-        run.add_arguments = add
-        return run
-    return attach
+from dldl_core.cli import arguments, command, print_json
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
@@ -39,7 +32,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
 
 @command("train", "Train ThinAgeNet or TinyAgeNet on a manifest of face images.")
-@_arguments(_train_args)
+@arguments(_train_args)
 def train_command(args: argparse.Namespace) -> int:
     from dldl_core.train import TrainConfig, train
 
@@ -55,4 +48,109 @@ def train_command(args: argparse.Namespace) -> int:
                          progress=not args.no_progress)
     path = train(config, resume=args.resume)
     print(f"weights written to {path}")
+    return 0
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def _weights_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", default=None, help="weights file (.safetensors); default: the shipped weights")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
+def _predict_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    _weights_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--csv", default=None, help="also write one CSV row per face to this file")
+    p.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
+    p.add_argument("--workers", type=int, default=1, help="image decoding workers for folders")
+
+
+def expand_images(paths: list[str]):
+    """Files as given; folders walked (sorted) for image files. Missing paths are kept so they get an error."""
+    from pathlib import Path
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.suffix.lower() in IMAGE_SUFFIXES and child.is_file():
+                    yield str(child)
+        else:
+            yield raw
+
+
+@command("predict", "Estimate the age of every face in images or folders of images.")
+@arguments(_predict_args)
+def predict_command(args: argparse.Namespace) -> int:
+    import csv
+    import json
+    import sys
+
+    from dldl_core.batch import iterate_predictions
+    from dldl_core.predictor import Predictor
+
+    failures = 0
+    csv_file = open(args.csv, "w", newline="") if args.csv else None
+    writer = csv.writer(csv_file) if csv_file else None
+    if writer:
+        writer.writerow(["path", "face", "x0", "y0", "x1", "y1", "score", "age", "std", "lo90", "hi90", "error"])
+    with Predictor(args.weights, device=args.device, tta=not args.no_tta) as predictor:
+        if args.json:
+            sys.stdout.write('{"images": [')
+        for n, result in enumerate(iterate_predictions(predictor, expand_images(args.images), args.workers)):
+            failures += result.error is not None
+            if args.json:
+                sys.stdout.write(("," if n else "") + "\n  " + json.dumps(result.to_json()))
+            elif result.error:
+                print(f"dldl: error: {result.error}", file=sys.stderr)
+            elif not result.faces:
+                print(f"{result.path}: no face found")
+            for i, face in enumerate(result.faces):
+                if not args.json:
+                    print(f"{result.path}: face {i + 1} at {tuple(round(v) for v in face.box)}: age {face.age:.1f}"
+                          f" +- {face.std:.1f} (90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f})")
+                if writer:
+                    writer.writerow([result.path, i + 1, *(round(v, 1) for v in face.box), round(face.score, 4),
+                                     round(face.age, 2), round(face.std, 2), *(round(v, 2) for v in face.interval90),
+                                     ""])
+            if writer and result.error:
+                writer.writerow([result.path, "", "", "", "", "", "", "", "", "", "", result.error])
+        if args.json:
+            sys.stdout.write("\n]}\n")
+    if csv_file:
+        csv_file.close()
+    return 2 if failures else 0
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="image folder")
+    p.add_argument("--manifest", required=True, help="CSV with file,age[,sigma][,split]")
+    p.add_argument("--split", default=None, help="evaluate only this split (e.g. val)")
+    p.add_argument("--pipeline", choices=("chip", "full", "pasted"), default="chip",
+                   help="chip: images are aligned crops; full: detect and align each; pasted: paste into a photo first")
+    p.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    p.add_argument("--no-tta", action="store_true")
+    p.add_argument("--json", action="store_true")
+    _weights_args(p)
+
+
+@command("evaluate", "Measure MAE, CS@5 and per-band errors on a labelled manifest.")
+@arguments(_evaluate_args)
+def evaluate_command(args: argparse.Namespace) -> int:
+    from dldl_core.evaluate import evaluate
+    from dldl_core.predictor import Predictor
+
+    with Predictor(args.weights, device=args.device, tta=not args.no_tta) as predictor:
+        result = evaluate(predictor, args.data, args.manifest, args.split, args.pipeline, limit=args.limit,
+                          progress=not args.json).summary()
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"{result['n']} faces, pipeline {result['pipeline']}: MAE {result['mae']:.3f}, CS@5 {result['cs5']:.3f}, "
+          f"faces missed {result['faces_missed']}")
+    for band, row in result["per_band"].items():
+        print(f"  {band:>6}: n={row['n']:5d}  MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}")
     return 0

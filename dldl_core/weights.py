@@ -20,7 +20,7 @@ from dldl_core.model import AgeNet, ModelConfig
 from dldl_core.preprocess import Preprocess
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "tiny_age_net.safetensors"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "tiny_age_net.safetensors"  # the shipped default; DLDL_WEIGHTS overrides it
 UTKFACE_LICENSE = ("Trained on UTKFace, which its authors provide for non-commercial research purposes only; "
                    "the copyright of the images belongs to their original owners. These weights inherit that "
                    "restriction: non-commercial research use only.")
@@ -106,7 +106,7 @@ def update_sidecar(path: str | os.PathLike, **fields: Any) -> None:
 
 def load_weights(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> Weights:
     """Verify the hash, rebuild the network from the sidecar alone and load the tensors (no pickle)."""
-    path = Path(path) if path is not None else DEFAULT_WEIGHTS
+    path = Path(path or os.environ.get("DLDL_WEIGHTS") or DEFAULT_WEIGHTS)
     if not path.is_file():
         raise WeightsError(f"weights file {path} not found")
     sidecar = read_sidecar(path)

@@ -1,0 +1,182 @@
+"""Face detection (MediaPipe Tasks FaceDetector) and alignment to the geometry of the training chips.
+
+The detector gives six keypoints per face (right eye, left eye, nose tip, mouth centre, right and left ear
+tragion, from the person's point of view). A least-squares similarity transform maps the first four onto a
+template, the median keypoints of the training chips themselves, so that a face uploaded as a raw photo is cropped
+the way the network saw faces in training.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: warnings and errors only
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DETECTOR_MODEL = WEIGHTS_DIR / "face_detection_short_range.tflite"
+KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
+ALIGN_POINTS = 4  # eyes, nose, mouth: the ears are often hidden
+# Median keypoints of UTKFace training chips (200x200), as fractions of the chip; the weights' sidecar carries
+# the template measured for them, this is only the fall-back for weights that have none.
+DEFAULT_TEMPLATE: tuple[tuple[float, float], ...] = (
+    (0.2858, 0.2996), (0.6958, 0.2897), (0.486, 0.5193), (0.4924, 0.7235), (0.0833, 0.3862), (0.909, 0.3703))
+DETECTION_PAD = 0.25  # second try on an image padded by this fraction of its size, for faces that fill the frame
+
+
+@contextmanager
+def native_stderr_silenced():
+    """Silence file descriptor 2 for a moment: MediaPipe's native runtime prints INFO lines there on creating and
+    closing a detector, which no logging setting reaches, and a CLI error must stay one clear line."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@dataclass
+class Face:
+    """One detected face, its keypoints and its crop aligned to the template."""
+
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in the original image
+    score: float
+    keypoints: np.ndarray  # (6, 2) pixels in the original image
+    chip: np.ndarray | None = None  # (C, C, 3) uint8 aligned crop, C = chip size
+    matrix: np.ndarray | None = None  # (2, 3) image -> chip similarity transform
+
+
+class FaceDetector:
+    """MediaPipe Tasks face detector; a context manager that closes the detector, safe to share across threads."""
+
+    def __init__(self, min_confidence: float = 0.5, model_path: str | Path = DETECTOR_MODEL) -> None:
+        from mediapipe.tasks.python import BaseOptions
+        from mediapipe.tasks.python import vision
+
+        options = vision.FaceDetectorOptions(
+            base_options=BaseOptions(model_asset_buffer=Path(model_path).read_bytes()),
+            running_mode=vision.RunningMode.IMAGE, min_detection_confidence=min_confidence)
+        self._lock = threading.Lock()
+        with native_stderr_silenced():
+            self._detector = vision.FaceDetector.create_from_options(options)
+            self._detect_once(np.zeros((64, 64, 3), np.uint8))  # the first call logs natively too
+
+    def __enter__(self) -> "FaceDetector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._detector is not None:
+            with native_stderr_silenced():
+                self._detector.close()
+            self._detector = None
+
+    def _detect_once(self, rgb: np.ndarray) -> list[Face]:
+        import mediapipe as mp
+
+        if self._detector is None:
+            raise RuntimeError("the face detector is closed")
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        with self._lock:
+            result = self._detector.detect(image)
+        h, w = rgb.shape[:2]
+        faces = []
+        for det in result.detections:
+            b = det.bounding_box
+            points = np.array([[k.x * w, k.y * h] for k in det.keypoints], dtype=np.float64)
+            faces.append(Face((b.origin_x, b.origin_y, b.origin_x + b.width, b.origin_y + b.height),
+                              float(det.categories[0].score), points))
+        return faces
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        """(H, W, 3) uint8 RGB -> faces, largest first. Falls back to a padded copy when nothing is found, which
+        finds faces that fill the whole frame (a tight crop, a passport photo)."""
+        faces = self._detect_once(rgb)
+        if not faces:
+            h, w = rgb.shape[:2]
+            py, px = int(h * DETECTION_PAD), int(w * DETECTION_PAD)
+            padded = cv2.copyMakeBorder(rgb, py, py, px, px, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            faces = self._detect_once(padded)
+            for f in faces:
+                x0, y0, x1, y1 = f.box
+                f.box = (x0 - px, y0 - py, x1 - px, y1 - py)
+                f.keypoints = f.keypoints - np.array([px, py])
+        return sorted(faces, key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, shift) mapping src points onto dst (Umeyama 1991).
+
+    OpenCV's ``estimateAffinePartial2D`` is a robust estimator that may drop points; with four keypoints every
+    point should count, so this is the closed form. Returns a (2, 3) matrix.
+    """
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    cov = d.T @ s / len(src)
+    u, sv, vt = np.linalg.svd(cov)
+    sign = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[1, 1] = -1
+    rotation = u @ sign @ vt
+    scale = np.trace(np.diag(sv) @ sign) / max(s.var(0).sum(), 1e-12)
+    matrix = np.zeros((2, 3))
+    matrix[:, :2] = scale * rotation
+    matrix[:, 2] = mu_d - scale * rotation @ mu_s
+    return matrix
+
+
+def align_face(rgb: np.ndarray, face: Face, template: Sequence[Sequence[float]] | None = None,
+               chip_size: int = 200) -> Face:
+    """Fill ``face.chip`` and ``face.matrix``: the image warped so the keypoints land on the template."""
+    template = np.asarray(template or DEFAULT_TEMPLATE, np.float64) * chip_size
+    matrix = similarity_transform(face.keypoints[:ALIGN_POINTS], template[:ALIGN_POINTS])
+    scale = float(np.hypot(*matrix[:, 0]))
+    source, warp = rgb, matrix
+    if scale < 0.5:  # shrink with area averaging first, so the warp does not alias a large face
+        factor = scale * 2
+        source = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        warp = matrix @ np.diag([1 / factor, 1 / factor, 1.0])  # resized pixels -> chip
+    face.chip = cv2.warpAffine(source, warp, (chip_size, chip_size), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+    face.matrix = matrix
+    return face
+
+
+def chip_to_image(values: np.ndarray, matrix: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
+    """Map a (C, C[, ch]) array in the chip frame back onto the original image (zeros outside the chip)."""
+    h, w = image_shape[:2]
+    return cv2.warpAffine(values, cv2.invertAffineTransform(matrix), (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def derive_template(images: Iterable[np.ndarray], detector: FaceDetector) -> tuple[tuple[float, float], ...]:
+    """Median keypoints, as fractions of the image size, of the largest face in each aligned training chip."""
+    points = []
+    for rgb in images:
+        faces = detector.detect(rgb)
+        if faces:
+            h, w = rgb.shape[:2]
+            points.append(faces[0].keypoints / np.array([w, h]))
+    if not points:
+        raise ValueError("no face was found in any of the chips, so no template can be derived")
+    median = np.median(np.stack(points), axis=0)
+    return tuple((round(float(x), 4), round(float(y), 4)) for x, y in median)

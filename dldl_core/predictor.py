@@ -1,0 +1,142 @@
+"""The prediction pipeline: detect -> align -> network -> distribution, for photos, chips and video frames."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dldl_core import labels
+from dldl_core.data import resize_transform
+from dldl_core.face import Face, FaceDetector, align_face
+from dldl_core.images import load_rgb
+from dldl_core.inference import AgeEstimate, estimate, pick_device
+from dldl_core.objectives import get_objective
+from dldl_core.weights import Weights, load_weights
+
+
+@dataclass
+class FacePrediction:
+    """One face: where it is, its aligned crop and the predicted distribution over the support."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    age: float
+    std: float
+    interval90: tuple[float, float]
+    support: np.ndarray  # (K,)
+    distribution: np.ndarray | None  # (K,)
+    age_original: float  # the image alone
+    age_mirrored: float | None  # its mirror (flip-TTA)
+    distribution_original: np.ndarray | None = None
+    distribution_mirrored: np.ndarray | None = None
+    chip: np.ndarray | None = None  # (C, C, 3) uint8 aligned crop
+    matrix: np.ndarray | None = None  # (2, 3) image -> chip
+    keypoints: np.ndarray | None = None  # (6, 2) in the image
+
+    def to_json(self) -> dict[str, Any]:
+        return {"box": [round(float(v), 1) for v in self.box], "score": round(self.score, 4),
+                "age": round(self.age, 2), "std": round(self.std, 2),
+                "interval90": [round(float(v), 2) for v in self.interval90],
+                "support": [float(v) for v in self.support],
+                "distribution": None if self.distribution is None else [round(float(v), 6) for v in self.distribution]}
+
+
+@dataclass
+class ImagePrediction:
+    path: str
+    faces: list[FacePrediction] = field(default_factory=list)
+    error: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "error": self.error, "faces": [f.to_json() for f in self.faces]}
+
+
+class Predictor:
+    """Loads weights and the face detector once; thread-safe for concurrent ``predict_*`` calls."""
+
+    def __init__(self, weights: str | os.PathLike | Weights | None = None, device: str = "auto", tta: bool = True,
+                 min_face_confidence: float = 0.5) -> None:
+        self.device = pick_device(device)
+        self.weights = weights if isinstance(weights, Weights) else load_weights(weights, self.device)
+        self.model = self.weights.model.to(self.device).to(memory_format=torch.channels_last).eval()
+        self.preprocess = self.weights.preprocess
+        self.objective = get_objective(self.weights.objective)
+        self.tta = tta
+        self.detector = FaceDetector(min_face_confidence)
+        self._resize = resize_transform(self.preprocess.input_size)
+
+    def __enter__(self) -> "Predictor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.detector.close()
+
+    @property
+    def support(self) -> torch.Tensor:
+        return self.model.support
+
+    def to_input(self, chips: list[np.ndarray]) -> torch.Tensor:
+        """Aligned chips of any size -> (B, 3, S, S) uint8 network input (the same resize as in training)."""
+        return torch.stack([self._resize(c) for c in chips])
+
+    def estimate_chips(self, chips: list[np.ndarray], tta: bool | None = None) -> AgeEstimate:
+        return estimate(self.model, self.to_input(chips), self.preprocess, self.objective,
+                        tta=self.tta if tta is None else tta)
+
+    def detect(self, rgb: np.ndarray, max_faces: int | None = None) -> list[Face]:
+        template = self.preprocess.template
+        faces = self.detector.detect(rgb)[:max_faces]
+        return [align_face(rgb, f, template, self.preprocess.chip_size) for f in faces]
+
+    def predict_faces(self, faces: list[Face], tta: bool | None = None) -> list[FacePrediction]:
+        if not faces:
+            return []
+        est = self.estimate_chips([f.chip for f in faces], tta)
+        return [self._face_prediction(f, est, i) for i, f in enumerate(faces)]
+
+    def predict_rgb(self, rgb: np.ndarray, tta: bool | None = None, max_faces: int | None = None,
+                    timings: dict[str, float] | None = None) -> list[FacePrediction]:
+        """(H, W, 3) uint8 RGB -> one prediction per detected face, largest first."""
+        t0 = time.perf_counter()
+        faces = self.detect(rgb, max_faces)
+        t1 = time.perf_counter()
+        predictions = self.predict_faces(faces, tta)
+        if timings is not None:
+            timings.update(detect_align_ms=(t1 - t0) * 1e3, model_ms=(time.perf_counter() - t1) * 1e3)
+        return predictions
+
+    def predict_path(self, path: str | os.PathLike, tta: bool | None = None) -> ImagePrediction:
+        """Never raises for a bad image: the error is in the result."""
+        from dldl_core.images import ImageError
+
+        try:
+            rgb = load_rgb(path)
+        except ImageError as err:
+            return ImagePrediction(str(path), error=str(err))
+        timings: dict[str, float] = {}
+        faces = self.predict_rgb(rgb, tta, timings=timings)
+        return ImagePrediction(str(path), faces, timings_ms=timings)
+
+    def _face_prediction(self, face: Face, est: AgeEstimate, i: int) -> FacePrediction:
+        support = self.support.cpu()
+        dist = est.distribution[i:i + 1].cpu() if est.distribution is not None else None
+        std = float(labels.standard_deviation(dist, support)) if dist is not None else float("nan")
+        interval = (labels.interval(dist, support, 0.9)[0].tolist() if dist is not None else [float("nan")] * 2)
+        as_np = lambda t: None if t is None else t[i].cpu().numpy()  # noqa: E731
+        return FacePrediction(
+            box=face.box, score=face.score, age=float(est.age[i]), std=std, interval90=tuple(interval),
+            support=support.numpy(), distribution=None if dist is None else dist[0].numpy(),
+            age_original=float(est.age_original[i]),
+            age_mirrored=None if est.age_mirrored is None else float(est.age_mirrored[i]),
+            distribution_original=as_np(est.distribution_original),
+            distribution_mirrored=as_np(est.distribution_mirrored),
+            chip=face.chip, matrix=face.matrix, keypoints=face.keypoints)

@@ -1,0 +1,70 @@
+"""Shared fixtures: real face photos that ship with pip packages, small weights, the shared UTKFace data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_UTKFACE = Path(os.environ.get("DLDL_UTKFACE", ROOT.parent / "shared" / "datasets" / "utkface"))
+
+
+@pytest.fixture(scope="session")
+def grace_hopper_path() -> Path:
+    """A real portrait (Grace Hopper, 1984) bundled with matplotlib."""
+    from matplotlib import cbook
+
+    return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+@pytest.fixture(scope="session")
+def astronaut_path(tmp_path_factory) -> Path:
+    """scikit-image's astronaut (Eileen Collins), written to a PNG."""
+    skimage_data = pytest.importorskip("skimage.data", reason="scikit-image provides the astronaut photo")
+    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    Image.fromarray(skimage_data.astronaut()).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory) -> Path:
+    """An untrained TinyAgeNet at 64x64 saved in the shipped format (for pipeline tests, not accuracy)."""
+    import torch
+
+    from dldl_core.model import create_model
+    from dldl_core.preprocess import Preprocess
+    from dldl_core.weights import save_weights
+
+    torch.manual_seed(0)
+    model = create_model("tiny", max_age=116, num_bins=117)
+    path = tmp_path_factory.mktemp("weights") / "random_tiny.safetensors"
+    return save_weights(model, path, Preprocess(input_size=64), "dldl_v2", {"metrics": {}})
+
+
+@pytest.fixture(scope="session")
+def utkface() -> Path:
+    """The shared UTKFace chips; tests that need them are skipped where the data is not present."""
+    if not (SHARED_UTKFACE / "manifest.csv").is_file():
+        pytest.skip("needs the UTKFace data in ../shared/datasets/utkface (not part of the repository)")
+    return SHARED_UTKFACE
+
+
+@pytest.fixture(scope="session")
+def photo_folder(tmp_path_factory, grace_hopper_path, astronaut_path) -> tuple[Path, Path]:
+    """A tiny labelled image folder and manifest made from the pip-bundled photos (ages as of the photos)."""
+    folder = tmp_path_factory.mktemp("photo_set")
+    rng = np.random.default_rng(0)
+    rows = ["file,age,gender,split"]
+    for i, (src, age, g) in enumerate([(grace_hopper_path, 77, "1"), (astronaut_path, 36, "1")] * 4):
+        image = Image.open(src).convert("RGB")
+        if i >= 2:  # small variations so the set is not eight copies of two images
+            image = image.resize((int(image.width * rng.uniform(0.8, 1.2)),) * 2)
+        name = f"img_{i}.png"
+        image.save(folder / name)
+        rows.append(f"{name},{age},{g},{'val' if i % 4 == 3 else 'train'}")
+    manifest = folder / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    return folder, manifest
