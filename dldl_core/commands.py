@@ -152,5 +152,6 @@ def evaluate_command(args: argparse.Namespace) -> int:
     print(f"{result['n']} faces, pipeline {result['pipeline']}: MAE {result['mae']:.3f}, CS@5 {result['cs5']:.3f}, "
           f"faces missed {result['faces_missed']}")
     for band, row in result["per_band"].items():
-        print(f"  {band:>6}: n={row['n']:5d}  MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}")
+        if row["n"]:
+            print(f"  {band:>6}: n={row['n']:5d}  MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}")
     return 0

@@ -172,7 +172,7 @@ def build_cache(dataset: FaceDataset, cache_dir: str | os.PathLike, progress: bo
     path = cache_path(cache_dir, dataset.image_dir, dataset.samples, dataset.input_size)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
         s = dataset.input_size
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(dataset), s, s, 3))
         saved, dataset.cache = dataset.cache, None

@@ -68,4 +68,4 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 def load_rgb(source: str | os.PathLike | bytes | io.IOBase, name: str | None = None) -> np.ndarray:
     """(H, W, 3) uint8 RGB array of an image file or bytes; raises ImageError with a readable message."""
-    return np.asarray(open_image(source, name))
+    return np.array(open_image(source, name))  # a writable copy

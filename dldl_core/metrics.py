@@ -40,6 +40,6 @@ def age_band(age: float) -> str:
 
 
 def per_band(pred: np.ndarray, true: np.ndarray) -> dict[str, dict[str, float]]:
-    """MAE and bias per age band of the true age, bands in order, empty bands with n = 0."""
+    """MAE and bias per age band of the true age, bands in order; an empty band has n = 0 and None for the rest."""
     table = group_table(pred, true, np.array([age_band(a) for a in np.asarray(true)]))
-    return {name: table.get(name, {"n": 0, "mae": float("nan"), "bias": float("nan")}) for name, _, _ in AGE_BANDS}
+    return {name: table.get(name, {"n": 0, "mae": None, "bias": None}) for name, _, _ in AGE_BANDS}

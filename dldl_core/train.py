@@ -104,7 +104,12 @@ def _dataset(config: TrainConfig, split: str | None, preprocess: Preprocess, lim
         return None
     ds = FaceDataset(config.data, samples, preprocess.input_size, config.sigma)
     if config.cache:
+        distributed = dist.is_available() and dist.is_initialized()
+        if distributed and dist.get_rank() != 0:
+            dist.barrier()  # rank 0 decodes the cache; the others then map the finished file
         ds.cache = build_cache(ds, config.cache_dir or default_cache_dir(), progress=config.progress)
+        if distributed and dist.get_rank() == 0:
+            dist.barrier()
     return ds
 
 

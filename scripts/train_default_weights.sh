@@ -8,9 +8,9 @@ DATA=${DATA:-../shared/datasets/utkface}
 RUNS=${RUNS:-runs}
 DLDL=${DLDL:-dldl}
 $DLDL train --data "$DATA/images" --manifest "$DATA/manifest.csv" --arch tiny --objective dldl_v2 \
-  --input-size 64 --epochs 32 --batch-size 128 --lr 1e-3 --out "$RUNS/tiny_64.safetensors" --resume --no-progress
+  --input-size 64 --epochs 20 --batch-size 128 --lr 1e-3 --out "$RUNS/tiny_64.safetensors" --resume --no-progress
 $DLDL train --data "$DATA/images" --manifest "$DATA/manifest.csv" --arch tiny --objective dldl_v2 \
-  --input-size 96 --epochs 6 --batch-size 128 --lr 3e-4 --warmup-epochs 0 --init "$RUNS/tiny_64.safetensors" \
+  --input-size 96 --epochs 3 --batch-size 128 --lr 3e-4 --warmup-epochs 0 --init "$RUNS/tiny_64.safetensors" \
   --out "$RUNS/tiny_96.safetensors" --resume --no-progress
 mkdir -p weights
 cp "$RUNS/tiny_96.safetensors" weights/tiny_age_net.safetensors

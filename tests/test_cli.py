@@ -1,0 +1,96 @@
+"""The dldl command line end to end, in-process (same code path as the console script)."""
+import json
+
+import pytest
+from PIL import Image
+
+from dldl_core.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    for name in ("train", "evaluate", "predict"):
+        assert name in out
+
+
+def test_predict_json_schema_on_a_real_photo(capsys, grace_hopper_path, random_weights):
+    code, out, _ = run(capsys, "predict", grace_hopper_path, "--weights", random_weights, "--json")
+    assert code == 0
+    images = json.loads(out)["images"]
+    assert len(images) == 1 and images[0]["error"] is None and len(images[0]["faces"]) == 1
+    face = images[0]["faces"][0]
+    assert set(face) == {"box", "score", "age", "std", "interval90", "support", "distribution"}
+    assert len(face["support"]) == len(face["distribution"]) == 117
+    assert sum(face["distribution"]) == pytest.approx(1, abs=1e-3)
+    x0, y0, x1, y1 = face["box"]
+    assert 150 < x0 < x1 < 400 and 100 < y0 < y1 < 400  # her face, not the flag behind her
+    assert face["interval90"][0] <= face["age"] <= face["interval90"][1]
+
+
+def test_bad_image_is_one_line_and_exit_2(capsys, tmp_path, random_weights):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    code, out, err = run(capsys, "predict", bad, "--weights", random_weights)
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "not an image" in err and "Traceback" not in err
+
+
+def test_no_face_is_exit_0_with_an_empty_list(capsys, tmp_path, random_weights):
+    blank = tmp_path / "wall.png"
+    Image.new("RGB", (320, 240), (120, 130, 140)).save(blank)
+    code, out, _ = run(capsys, "predict", blank, "--weights", random_weights, "--json")
+    assert code == 0 and json.loads(out)["images"][0]["faces"] == []
+
+
+def test_tampered_weights_are_refused(capsys, tmp_path, grace_hopper_path, random_weights):
+    import shutil
+
+    copy = tmp_path / "w.safetensors"
+    shutil.copy(random_weights, copy)
+    shutil.copy(random_weights.with_suffix(".json"), copy.with_suffix(".json"))
+    data = bytearray(copy.read_bytes())
+    data[-3] ^= 1
+    copy.write_bytes(bytes(data))
+    code, _, err = run(capsys, "predict", grace_hopper_path, "--weights", copy)
+    assert code == 2 and "sha256" in err
+
+
+def test_folder_prediction_writes_one_csv_row_per_face(capsys, tmp_path, photo_folder, random_weights):
+    folder, _ = photo_folder
+    out_csv = tmp_path / "faces.csv"
+    code, out, _ = run(capsys, "predict", folder, "--weights", random_weights, "--csv", out_csv, "--workers", "2")
+    rows = out_csv.read_text().strip().splitlines()
+    assert code == 0 and rows[0].startswith("path,face") and len(rows) == 1 + 8
+
+
+def test_evaluate_json(capsys, photo_folder, random_weights):
+    folder, manifest = photo_folder
+    code, out, _ = run(capsys, "evaluate", "--data", folder, "--manifest", manifest, "--pipeline", "full",
+                       "--weights", random_weights, "--json")
+    result = json.loads(out)
+    assert code == 0 and result["n"] == 8 and result["pipeline"] == "full" and result["faces_missed"] == 0
+    assert list(result["per_band"]) == ["0-12", "13-19", "20-39", "40-59", "60-79", "80+"]
+    assert result["per_band"]["60-79"]["n"] == 4 and "per_gender" in result
+
+
+def test_evaluate_on_a_missing_manifest_is_exit_2(capsys, tmp_path, random_weights):
+    code, _, err = run(capsys, "evaluate", "--data", tmp_path, "--manifest", tmp_path / "none.csv",
+                       "--weights", random_weights)
+    assert code == 2 and err.startswith("dldl: error:")
+
+
+def test_module_entry_point_runs():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "dldl_core", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "predict" in result.stdout

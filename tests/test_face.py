@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from dldl_core.face import DEFAULT_TEMPLATE, FaceDetector, align_face, chip_to_image, similarity_transform
+from dldl_core.images import load_rgb
+
+
+@pytest.fixture(scope="module")
+def detector():
+    with FaceDetector() as d:
+        yield d
+
+
+def test_similarity_transform_recovers_a_known_transform():
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 100, (4, 2))
+    angle, scale, shift = 0.3, 1.7, np.array([5.0, -3.0])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = src @ (scale * rot).T + shift
+    m = similarity_transform(src, dst)
+    assert np.allclose(m[:, :2], scale * rot) and np.allclose(m[:, 2], shift)
+
+
+@pytest.mark.parametrize("photo", ["grace_hopper_path", "astronaut_path"])
+def test_real_faces_are_found_and_aligned_onto_the_template(detector, photo, request):
+    rgb = load_rgb(request.getfixturevalue(photo))
+    faces = detector.detect(rgb)
+    assert len(faces) == 1
+    face = align_face(rgb, faces[0], DEFAULT_TEMPLATE, 200)
+    assert face.chip.shape == (200, 200, 3)
+    mapped = face.keypoints[:4] @ face.matrix[:, :2].T + face.matrix[:, 2]
+    assert np.abs(mapped - np.array(DEFAULT_TEMPLATE[:4]) * 200).max() < 15  # px on the 200 px chip
+
+
+def test_no_face_in_a_flat_image(detector):
+    assert detector.detect(np.full((240, 320, 3), 128, np.uint8)) == []
+
+
+def test_a_face_that_fills_the_frame_is_found_through_padding(detector, grace_hopper_path):
+    rgb = load_rgb(grace_hopper_path)
+    face = align_face(rgb, detector.detect(rgb)[0], DEFAULT_TEMPLATE, 200)
+    tight = detector.detect(face.chip)
+    assert len(tight) == 1 and tight[0].box[0] > -50
+
+
+def test_several_faces_largest_first(detector, grace_hopper_path, astronaut_path):
+    import cv2
+
+    a = load_rgb(grace_hopper_path)[100:400, 120:420]  # 300 px around her face
+    b = cv2.resize(load_rgb(astronaut_path)[30:250, 110:330], (220, 220))  # a smaller second face
+    canvas = np.zeros((300, 520, 3), np.uint8)
+    canvas[:, :300] = a
+    canvas[40:260, 300:] = b
+    faces = detector.detect(canvas)
+    assert len(faces) == 2
+    assert faces[0].box[2] < 300 <= faces[1].box[0] + 20
+
+
+def test_chip_maps_back_onto_the_photo(detector, grace_hopper_path):
+    rgb = load_rgb(grace_hopper_path)
+    face = align_face(rgb, detector.detect(rgb)[0], DEFAULT_TEMPLATE, 200)
+    ones = chip_to_image(np.ones((200, 200), np.float32), face.matrix, rgb.shape)
+    x0, y0, x1, y1 = (int(v) for v in face.box)
+    assert ones.shape == rgb.shape[:2]
+    assert ones[(y0 + y1) // 2, (x0 + x1) // 2] == pytest.approx(1.0)
+    assert ones[0, 0] == 0
+
+
+def test_closed_detector_refuses_work():
+    d = FaceDetector()
+    d.close()
+    d.close()  # closing twice is harmless
+    with pytest.raises(RuntimeError, match="closed"):
+        d.detect(np.zeros((64, 64, 3), np.uint8))

@@ -1,0 +1,55 @@
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dldl_core.train import TrainConfig, out_paths, train
+from dldl_core.weights import load_weights
+
+
+def test_one_epoch_on_real_faces_writes_loadable_weights_and_resumes(tmp_path, photo_folder):
+    folder, manifest = photo_folder
+    out = tmp_path / "w.safetensors"
+    config = TrainConfig(data=str(folder), manifest=str(manifest), out=str(out), input_size=64, epochs=1,
+                         batch_size=4, cache_dir=str(tmp_path / "cache"), progress=False)
+    train(config)
+    w = load_weights(out)
+    assert w.preprocess.input_size == 64 and w.support.max().item() == 116
+    log = [json.loads(line) for line in out_paths(out)["log"].read_text().splitlines()]
+    assert len(log) == 1 and {"kl", "l1", "total", "val_mae", "train_img_per_s"} <= set(log[0])
+    train(dataclasses.replace(config, epochs=2), resume=True)
+    log = [json.loads(line) for line in out_paths(out)["log"].read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+
+
+def test_one_epoch_on_a_few_hundred_shared_images(tmp_path, utkface):
+    out = tmp_path / "u.safetensors"
+    train(TrainConfig(data=str(utkface / "images"), manifest=str(utkface / "manifest.csv"), out=str(out),
+                      input_size=64, epochs=1, limit=300, cache_dir=str(tmp_path / "cache"), progress=False))
+    record = json.loads(out_paths(out)["log"].read_text())
+    assert load_weights(out).model.config.arch == "tiny_age_net"
+    assert 0 < record["val_mae"] < 60
+
+
+def test_two_process_ddp_on_gloo(tmp_path, photo_folder):
+    folder, manifest = photo_folder
+    out = tmp_path / "ddp.safetensors"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+           "-m", "dldl_core", "train", "--data", str(folder), "--manifest", str(manifest), "--out", str(out),
+           "--input-size", "64", "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--no-progress"]
+    env = {**os.environ, "DLDL_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert load_weights(out).preprocess.input_size == 64
+
+
+def test_train_refuses_sizes_that_are_not_multiples_of_32(capsys, photo_folder, tmp_path):
+    from dldl_core.cli import main
+
+    folder, manifest = photo_folder
+    code = main(["train", "--data", str(folder), "--manifest", str(manifest), "--input-size", "100",
+                 "--out", str(tmp_path / "x.safetensors")])
+    assert code == 2 and "multiple of 32" in capsys.readouterr().err

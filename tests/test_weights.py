@@ -1,0 +1,65 @@
+import json
+
+import pytest
+import torch
+
+from dldl_core.model import create_model
+from dldl_core.preprocess import Preprocess
+from dldl_core.weights import WeightsError, load_weights, save_weights, sidecar_path
+
+
+@pytest.fixture
+def saved(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("tiny", max_age=116, num_bins=117)
+    path = save_weights(model, tmp_path / "w.safetensors", Preprocess(input_size=96, template=((0.3, 0.3),) * 6),
+                        "dldl_v2", {"metrics": {"val_mae": 4.9}})
+    return model, path
+
+
+def test_round_trip_rebuilds_the_model_from_the_sidecar_alone(saved):
+    model, path = saved
+    w = load_weights(path)
+    side = json.loads(sidecar_path(path).read_text())
+    assert {"sha256", "model", "support", "preprocess", "license", "metrics"} <= set(side)
+    assert w.model.config == model.config and w.preprocess.input_size == 96
+    assert w.preprocess.template[0] == (0.3, 0.3) and w.meta["metrics"]["val_mae"] == 4.9
+    x = torch.randn(1, 3, 96, 96)
+    with torch.no_grad():
+        assert torch.allclose(w.model(x), model.eval()(x), atol=1e-6)
+    assert "non-commercial" in side["license"]
+
+
+def test_tampered_file_is_refused_by_hash(saved):
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="sha256"):
+        load_weights(path)
+
+
+def test_truncated_file_is_refused(saved):
+    _, path = saved
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(WeightsError):
+        load_weights(path)
+
+
+def test_missing_file_and_missing_sidecar(saved, tmp_path):
+    _, path = saved
+    with pytest.raises(WeightsError, match="not found"):
+        load_weights(tmp_path / "nope.safetensors")
+    sidecar_path(path).unlink()
+    with pytest.raises(WeightsError, match="sidecar"):
+        load_weights(path)
+
+
+def test_shipped_default_weights_load_and_cover_the_data():
+    from dldl_core.weights import DEFAULT_WEIGHTS
+
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.fail("the default weights must ship in weights/")
+    w = load_weights()
+    assert w.support.max().item() >= 116
+    assert w.preprocess.template is not None and w.meta["metrics"]["val_mae_chip_tta"] < 8
