@@ -1,0 +1,27 @@
+"""DLDL-v2 age estimation: the Streamlit app's entry; one file per page in ``views/``. Start it from the project root:
+
+    streamlit run app/main.py --server.address 127.0.0.1 --server.headless true --browser.gatherUsageStats false
+
+(The folder is not called ``pages/``: Streamlit would then build its own navigation from it and bypass this one.)
+"""
+import os
+
+# Idle OpenMP threads sleep instead of spinning (set before torch loads): the network shares a small CPU with the
+# server and the video codecs, and spinning threads were measured to slow the live frame loop from 36 to 2 fps.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+from resources import sidebar  # noqa: E402
+
+st.set_page_config(page_title="DLDL-v2 age estimation", page_icon=":material/face:", layout="wide")
+pages = [
+    st.Page("views/live.py", title="Live", icon=":material/videocam:", default=True),
+    st.Page("views/analyze.py", title="Analyze", icon=":material/image_search:"),
+    st.Page("views/age_stages.py", title="Age stages", icon=":material/timeline:"),
+    st.Page("views/learn.py", title="Learn", icon=":material/school:"),
+    st.Page("views/model_card.py", title="Model card", icon=":material/description:"),
+]
+page = st.navigation(pages)
+sidebar()
+page.run()

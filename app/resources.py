@@ -1,0 +1,87 @@
+"""Resources shared by the pages: the predictor loaded once per weights file, the device line of the sidebar.
+
+Heavy objects are created once per process with ``st.cache_resource``; everything that holds per-request state
+(a CAM with hooks, a report) is created by the page inside the request.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from dldl_core.inference import pick_device
+from dldl_core.predictor import Predictor
+from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def weights_path() -> Path:
+    """The weights the app uses: ``DLDL_WEIGHTS`` when set, else the shipped default."""
+    return Path(os.environ.get("DLDL_WEIGHTS") or DEFAULT_WEIGHTS)
+
+
+def default_data_dir() -> Path:
+    """The labelled faces the Learn and Age stages pages offer first: ``DLDL_UTKFACE`` or the shared UTKFace folder
+    beside the project (``images/`` and ``manifest.csv``); it may not exist."""
+    return Path(os.environ.get("DLDL_UTKFACE", ROOT.parent / "shared" / "datasets" / "utkface"))
+
+
+def device_label(device: torch.device) -> str:
+    """``CPU`` or ``GPU (name)`` for display."""
+    if device.type == "cuda":
+        return f"GPU ({torch.cuda.get_device_name(device)})"
+    return device.type.upper()
+
+
+@st.cache_resource(show_spinner="Loading the face detector and the network...")
+def _load_predictor(path: str) -> Predictor:
+    return Predictor(path, device="auto")
+
+
+def get_predictor() -> Predictor | None:
+    """The shared predictor, or None after showing one clear error when the weights cannot be loaded."""
+    path = weights_path()
+    try:
+        return _load_predictor(str(path))
+    except (WeightsError, FileNotFoundError) as err:
+        st.error(f"The age network could not be loaded: {err}. Set DLDL_WEIGHTS to a weights file or run "
+                 "scripts/train_default_weights.sh.")
+        return None
+
+
+def require_predictor() -> Predictor:
+    """The shared predictor; stops the page (after the error) when there is none."""
+    predictor = get_predictor()
+    if predictor is None:
+        st.stop()
+    return predictor
+
+
+def sidebar() -> None:
+    """The device in use and the weights file, on every page."""
+    device = pick_device("auto")
+    st.sidebar.markdown(f"**Device:** {device_label(device)}")
+    st.sidebar.caption(f"Weights: {weights_path().name}")
+
+
+def real_server() -> bool:
+    """True under ``streamlit run``; False under AppTest, whose mock runtime cannot host custom components such as
+    ``webrtc_streamer``."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+@st.cache_resource(show_spinner="Preparing the explainer...")
+def _load_explainer(path: str):
+    from dldl_core.explain.explainer import Explainer
+
+    return Explainer(_load_predictor(path))
+
+
+def get_explainer():
+    """The shared explainer (its own copy of the network and a lock; CAM hooks live only inside each call)."""
+    return _load_explainer(str(weights_path()))

@@ -1,0 +1,39 @@
+"""Drawing boxes, labels and heat maps."""
+import numpy as np
+
+from dldl_core.annotate import age_label, blend_chip_heatmap, blend_heatmap, colorize, draw_boxes
+
+
+def test_age_label_is_ascii():
+    assert age_label(34.24, 4.06) == "34.2 +- 4.1"
+    assert age_label(34.24, float("nan")) == "34.2"
+    assert age_label(34.24).isascii()
+
+
+def test_draw_boxes_draws_inside_and_keeps_input():
+    rgb = np.zeros((120, 160, 3), np.uint8)
+    out = draw_boxes(rgb, [(40, 40, 100, 100)], ["30.0 +- 2.0"])
+    assert rgb.sum() == 0
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert out[40, 70].any() and out[70, 40].any()  # the box outline
+    assert not out[70, 70].any()  # inside stays untouched
+    # a box at the top edge puts its tag below the box, still inside the frame
+    top = draw_boxes(rgb, [(10, 0, 60, 40)], ["x"])
+    assert top[45:70, 10:30].any()
+
+
+def test_heatmaps():
+    rgb = np.full((50, 60, 3), 128, np.uint8)
+    assert colorize(np.linspace(0, 1, 10).reshape(2, 5)).shape == (2, 5, 3)
+    full = blend_heatmap(rgb, np.ones((10, 10)), alpha=0.5)
+    assert full.shape == rgb.shape and (full != rgb).any()
+    masked = blend_heatmap(rgb, np.ones((50, 60)), alpha=0.5, mask=np.zeros((50, 60)))
+    assert (masked == rgb).all()
+
+
+def test_chip_heatmap_lands_inside_the_chip_footprint():
+    rgb = np.full((200, 200, 3), 100, np.uint8)
+    matrix = np.array([[2.0, 0, -100], [0, 2.0, -100]])  # the chip covers image pixels 50..150
+    out = blend_chip_heatmap(rgb, np.ones((16, 16)), matrix, chip_size=200)
+    changed = (out != rgb).any(-1)
+    assert changed[100, 100] and not changed[10, 10] and not changed[190, 190]

@@ -1,0 +1,70 @@
+"""AppTest of the Age stages page: the shipped analysis (or a note) and a run on a user's folder."""
+import pytest
+
+from apptest_support import no_exception, open_page, weights_under_test
+from dldl_core.model_card import find_stage_report
+
+PAGE = "views/age_stages.py"
+
+
+@pytest.fixture(autouse=True)
+def weights(monkeypatch, random_weights):
+    monkeypatch.setenv("DLDL_WEIGHTS", str(weights_under_test(random_weights)))
+
+
+def test_shipped_analysis_or_a_note():
+    at = open_page(PAGE)
+    no_exception(at)
+    if find_stage_report() is None:
+        assert "No precomputed stage analysis" in at.info[0].value
+    else:
+        assert at.dataframe and at.get("plotly_chart")
+    assert at.button(key="stages_run")
+
+
+def test_run_on_a_folder_of_photos(photo_folder):
+    folder, manifest = photo_folder
+    at = open_page(PAGE)
+    at.text_input(key="stages_data").set_value(str(folder))
+    at.text_input(key="stages_manifest").set_value(str(manifest))
+    at.text_input(key="stages_split").set_value("")
+    at.number_input(key="stages_limit").set_value(2)
+    at.radio(key="stages_pipeline").set_value("full").run()
+    at.button(key="stages_run").click().run()
+    no_exception(at)
+    assert not at.error
+    report = at.session_state["stages_result"][0]
+    assert report["faces"] == 4 and report["stages"]["60+"]["n"] == 2 and report["stages"]["20-39"]["n"] == 2
+    assert at.selectbox(key="stages_user_measure").value == "abs_delta_age"
+    assert at.get("plotly_chart")
+    assert at.download_button(key="stages_download")
+
+
+def test_a_missing_folder_is_one_sentence(tmp_path):
+    at = open_page(PAGE)
+    at.text_input(key="stages_data").set_value(str(tmp_path / "missing"))
+    at.button(key="stages_run").click().run()
+    no_exception(at)
+    assert at.error[0].value.startswith("The image folder") and at.error[0].value.endswith("does not exist.")
+
+
+def test_shipped_report_beside_the_weights(random_weights, photo_folder, tmp_path, monkeypatch):
+    """A stage report written by ``dldl stages`` into ``<stem>.stages/`` beside the weights is shown."""
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.explain.stages import analyse_stages, write_stage_report
+    from dldl_core.predictor import Predictor
+
+    for suffix in (".safetensors", ".json"):
+        (tmp_path / f"w{suffix}").write_bytes(random_weights.with_suffix(suffix).read_bytes())
+    folder, manifest = photo_folder
+    with Predictor(tmp_path / "w.safetensors", device="cpu") as predictor:
+        analysis = analyse_stages(Explainer(predictor), folder, manifest, None, 1, pipeline="full")
+    write_stage_report(analysis, tmp_path / "w.stages")
+    monkeypatch.setenv("DLDL_WEIGHTS", str(tmp_path / "w.safetensors"))
+    at = open_page(PAGE)
+    no_exception(at)
+    assert not any("No precomputed" in i.value for i in at.info)
+    assert len(at.image) == 1  # stages.png
+    assert at.dataframe[0].value["faces"].sum() == 2
+    assert at.selectbox(key="stages_shipped_measure").value == "abs_delta_age"
+    assert at.get("plotly_chart")

@@ -1,0 +1,64 @@
+"""AppTest of the Model card page with a bare sidecar, a full one, and none."""
+import pytest
+
+from apptest_support import no_exception, open_page
+from dldl_core.weights import update_sidecar
+
+PAGE = "views/model_card.py"
+
+
+def frame(at, column=None, index_name=None):
+    """The first dataframe with this column or this index name (AppTest does not expose a dataframe's key)."""
+    for df in at.dataframe:
+        value = df.value
+        if (column and column in value.columns) or (index_name and value.index.name == index_name):
+            return value
+    raise AssertionError(f"no dataframe with {column or index_name}")
+
+
+@pytest.fixture
+def weights_copy(random_weights, tmp_path, monkeypatch):
+    for suffix in (".safetensors", ".json"):
+        (tmp_path / f"w{suffix}").write_bytes(random_weights.with_suffix(suffix).read_bytes())
+    monkeypatch.setenv("DLDL_WEIGHTS", str(tmp_path / "w.safetensors"))
+    return tmp_path / "w.safetensors"
+
+
+def test_bare_sidecar_says_what_is_missing(weights_copy):
+    at = open_page(PAGE)
+    no_exception(at)
+    assert at.title[0].value == "Model card"
+    assert "non-commercial" in at.warning[0].value  # the licence
+    notes = " ".join(i.value for i in at.info)
+    assert "no metrics" in notes and "scatter" in notes
+    assert not at.get("plotly_chart")
+
+
+def test_full_card(weights_copy):
+    chip = {"n": 4, "mae": 3.8, "cs5": 0.75, "faces_missed": 0, "pipeline": "chip",
+            "per_band": {"0-12": {"n": 1, "mae": 2.0, "bias": 2.0}, "13-19": {"n": 0, "mae": None, "bias": None}},
+            "per_race": {"0": {"n": 4, "mae": 3.8, "bias": -0.5}}}
+    full = {**chip, "pipeline": "full", "mae": 4.1, "per_race": {"1": {"n": 4, "mae": 4.1, "bias": 0.1}}}
+    update_sidecar(weights_copy, metrics={"val_mae_chip_tta": 6.1, "val_cs5_chip_tta": 0.52, "val_chip": chip,
+                                          "val_full": full},
+                   val_predictions={"true": [5, 25, 45, 70], "pred": [7, 24, 49, 63], "gender": [0, 1, 0, 1]})
+    (weights_copy.parent / "w.train_log.jsonl").write_text('{"val_mae": 9.0, "total": 3.0}\n'
+                                                           '{"val_mae": 7.0, "total": 2.0}\n')
+    at = open_page(PAGE)
+    no_exception(at)
+    assert {m.label for m in at.metric} == {"val MAE (chips, TTA)", "val CS@5 (chips, TTA)"}
+    assert len(at.get("plotly_chart")) == 3  # bands, scatter, history
+    assert frame(at, column="pipeline")["pipeline"].tolist() == ["chip", "full"]
+    assert frame(at, index_name="race").index.tolist() == ["White"]
+    assert any(m.value == "**gender**" for m in at.markdown)  # from the prediction columns
+    assert not at.info  # nothing missing
+    at.selectbox(key="card_evaluation").set_value("val_full").run()
+    no_exception(at)
+    assert frame(at, index_name="race").index.tolist() == ["Black"]
+
+
+def test_missing_sidecar(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLDL_WEIGHTS", str(tmp_path / "none.safetensors"))
+    at = open_page(PAGE)
+    no_exception(at)
+    assert at.error[0].value.startswith("No model card:")

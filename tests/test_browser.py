@@ -1,0 +1,236 @@
+"""The real app in a real browser: the Streamlit server on a free port, driven by Playwright with Debian's Chromium.
+
+Needs ``apt-get install -y chromium`` (the tests are skipped without /usr/bin/chromium). Screenshots go to
+``test-artifacts/``. The Live test feeds Chromium's fake camera a .y4m video made from a real portrait.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dldl_core.images import load_rgb
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+BROWSER_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHIPPED = ROOT / "weights" / "tiny_age_net.safetensors"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's Chromium at /usr/bin/chromium "
+                                                      "(apt-get install -y chromium)"),
+]
+
+
+def weights_under_test(random_weights: Path) -> Path:
+    """DLDL_WEIGHTS when it names a file, else the shipped weights, else the untrained test weights."""
+    chosen = Path(os.environ.get("DLDL_WEIGHTS") or SHIPPED)
+    return chosen if chosen.is_file() else random_weights
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(random_weights, tmp_path_factory):
+    """``streamlit run app/main.py`` on a free port; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "DLDL_WEIGHTS": str(weights_under_test(random_weights))}
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.address", "127.0.0.1",
+             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Streamlit server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+def launch(playwright, extra_args: list[str] = ()):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=BROWSER_ARGS + list(extra_args))
+
+
+def screenshot(page, name: str) -> Path:
+    """The page as it stands (Streamlit scrolls inside its own container, so tests use a tall viewport)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_until_idle(page, timeout: float = 60_000) -> None:
+    """Until the script run has finished and no element is still a loading placeholder."""
+    page.wait_for_timeout(500)
+    page.wait_for_function("!document.querySelector('[data-testid^=stStatusWidgetRunning]') && "
+                           "!document.querySelector('[data-testid=stSkeleton]')", timeout=timeout)
+    page.wait_for_timeout(500)
+
+
+def wait_for_charts(page, count: int = 1, timeout: float = 30_000) -> None:
+    """Until ``count`` plotly charts have drawn their SVG."""
+    page.wait_for_function(f"document.querySelectorAll('[data-testid=stPlotlyChart] .main-svg').length >= {count}",
+                           timeout=timeout)
+
+
+def write_y4m(rgb: np.ndarray, path: Path, frames: int = 20, size: tuple[int, int] = (640, 480)) -> Path:
+    """A looping 4:2:0 ``C420jpeg`` .y4m clip of a photo that drifts slowly sideways (a webcam-like input)."""
+    w, h = size
+    canvas = np.full((h, w, 3), 70, np.uint8)
+    face = cv2.resize(rgb, (int(rgb.shape[1] * 400 / rgb.shape[0]), 400), interpolation=cv2.INTER_AREA)
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F15:1 Ip A1:1 C420jpeg\n".encode())
+        for i in range(frames):
+            frame = canvas.copy()
+            x = (w - face.shape[1]) // 2 + int(12 * np.sin(2 * np.pi * i / frames))
+            frame[40:440, x:x + face.shape[1]] = face
+            yuv = cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420)  # (h * 3 / 2, w): Y, then U and V planes
+            f.write(b"FRAME\n" + yuv.tobytes())
+    return path
+
+
+def test_analyze_a_photo(server, playwright, grace_hopper_path):
+    browser = launch(playwright)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        page.goto(f"{server}/analyze")
+        page.get_by_text("Upload one or more photos").wait_for(timeout=60_000)
+        page.get_by_text(re.compile(r"Device: (CPU|GPU)")).first.wait_for(timeout=10_000)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(grace_hopper_path))
+        page.get_by_text("Estimated age").first.wait_for(timeout=90_000)
+        age = page.get_by_text(re.compile(r"Estimated age \d+\.\d")).first.inner_text()
+        assert float(re.search(r"(\d+\.\d)", age).group(1)) >= 0
+        page.get_by_text("gradcam on the photo").wait_for(timeout=90_000)
+        wait_for_charts(page, 2)  # the distribution and the regions
+        cam = page.locator("[data-testid='stImage']").filter(has_text="gradcam on the photo").locator("img")
+        cam.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cam.element_handle(), timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        wait_until_idle(page)
+        page.locator("[data-testid='stMain']").evaluate("el => el.scrollTo(0, 0)")
+        screenshot(page, "analyze")
+
+        # A bar clicked on the distribution chart becomes the bin the CAM explains.
+        chart = page.locator("[data-testid='stPlotlyChart']").first
+        chart.scroll_into_view_if_needed()
+        box = chart.locator(".nsewdrag").first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.9)
+        page.get_by_text(re.compile(r"Maps for target bin:\d+")).wait_for(timeout=90_000)
+        wait_until_idle(page)
+        assert page.locator("[data-testid='stException']").count() == 0
+
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+            files=[{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo"}])
+        error = page.get_by_text("notes.jpg is not an image")
+        error.wait_for(timeout=30_000)
+        error.scroll_into_view_if_needed()
+        assert page.locator("[data-testid='stException']").count() == 0
+        screenshot(page, "analyze_error")
+    finally:
+        browser.close()
+
+
+@pytest.mark.parametrize("path, text, charts", [("learn", "Gaussian label distribution", 4),
+                                                ("model_card", "Model card", 0), ("age_stages", "Age stages", 0)])
+def test_other_pages_render(server, playwright, path, text, charts):
+    browser = launch(playwright)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        page.goto(f"{server}/{path}")
+        page.get_by_text(text).first.wait_for(timeout=60_000)
+        if charts:
+            wait_for_charts(page, charts)
+        wait_until_idle(page)
+        assert page.locator("[data-testid='stException']").count() == 0
+        screenshot(page, path)
+    finally:
+        browser.close()
+
+
+def test_live_with_a_fake_camera(server, playwright, grace_hopper_path, tmp_path):
+    video = write_y4m(load_rgb(grace_hopper_path), tmp_path / "face.y4m")
+    browser = launch(playwright, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                                  f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        page.goto(server)
+        page.get_by_text("Live age estimation").wait_for(timeout=60_000)
+        frame = page.frame_locator("iframe[title*='webrtc']")
+        frame.get_by_role("button", name=re.compile("start", re.I)).click(timeout=60_000)
+        video_el = frame.locator("video").first
+        video_el.wait_for(timeout=60_000)
+        # Wait for a frame that carries the annotation: the amber box/tag colour drawn by the server.
+        deadline = time.monotonic() + 90
+        found = False
+        while time.monotonic() < deadline and not found:
+            found = video_el.evaluate("""v => {
+                if (v.readyState < 2 || v.videoWidth === 0) return false;
+                const c = document.createElement('canvas');
+                c.width = v.videoWidth; c.height = v.videoHeight;
+                const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+                const d = g.getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 0; i < d.length; i += 4)
+                    if (d[i] > 200 && d[i + 1] > 150 && d[i + 1] < 230 && d[i + 2] < 80) n++;
+                return n > 200;
+            }""")
+            if not found:
+                page.wait_for_timeout(500)
+        assert found, "no annotated frame (amber face box) arrived in the video"
+        faces = page.locator("[data-testid='stMetric']").filter(has_text="Faces")
+        page.wait_for_function("el => /Faces\\s*1/.test(el.innerText)", arg=faces.element_handle(), timeout=30_000)
+        page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)  # the track table with the age
+        page.wait_for_timeout(1500)
+        assert page.locator("[data-testid='stException']").count() == 0
+        screenshot(page, "live")
+        video_el.screenshot(path=str(ARTIFACTS / "live_video.png"))
+
+        page.get_by_text("Grad-CAM overlay").click()  # reruns the page; the stream goes on
+        page.get_by_text(re.compile(r"cam [1-9]\d*\.\d")).wait_for(timeout=60_000)  # the CAM stage now takes time
+        page.wait_for_timeout(1500)
+        assert page.locator("[data-testid='stException']").count() == 0
+        video_el.screenshot(path=str(ARTIFACTS / "live_video_gradcam.png"))
+    finally:
+        browser.close()

@@ -1,0 +1,93 @@
+"""The model card reads what the sidecar and the files beside the weights hold, and names what is missing."""
+import json
+
+import numpy as np
+import pytest
+
+from dldl_core.model_card import find_stage_report, load_model_card, metric_label, stage_tables
+from dldl_core.weights import WeightsError, update_sidecar
+
+
+@pytest.fixture
+def weights_copy(random_weights, tmp_path):
+    """A private copy of the random weights whose sidecar each test may change."""
+    for suffix in (".safetensors", ".json"):
+        (tmp_path / f"w{suffix}").write_bytes(random_weights.with_suffix(suffix).read_bytes())
+    return tmp_path / "w.safetensors"
+
+
+def test_bare_sidecar_lists_what_is_missing(weights_copy):
+    card = load_model_card(weights_copy)
+    assert card.summary["architecture"] == "tiny_age_net"
+    assert card.summary["input size"] == 64
+    assert card.per_band is None and card.predictions is None and card.train_log is None
+    text = " ".join(card.missing)
+    assert "no metrics" in text and "per-age-band" in text and "scatter" in text and "training log" in text
+
+
+def summary(pipeline, mae, per_band):
+    """An evaluation summary as ``Evaluation.summary()`` writes it."""
+    return {"n": 3, "mae": mae, "cs5": 0.5, "per_band": per_band, "faces_missed": 0, "pipeline": pipeline,
+            "per_gender": {"0": {"n": 1, "mae": 2.0, "bias": 1.0}}}
+
+
+def test_evaluations_and_predictions_from_the_sidecar(weights_copy):
+    chip_band = {"0-12": {"n": 2, "mae": 1.5, "bias": 0.5}}
+    update_sidecar(weights_copy, metrics={"val_mae_chip_tta": 5.5, "val_full": summary("full", 6.5, {}),
+                                          "val_chip": summary("chip", 5.5, chip_band)},
+                   val_predictions={"pred": [10, 30, 52], "true": [12, 25, 50], "race": [0, 1, 2]})
+    card = load_model_card(weights_copy)
+    assert card.scalars == {"val_mae_chip_tta": 5.5}
+    assert list(card.evaluations) == ["val_full", "val_chip"]
+    assert card.per_band == chip_band  # the chip pipeline is the default, and its shipped table wins
+    assert card.per_group["gender"] == {"male": {"n": 1, "mae": 2.0, "bias": 1.0}}
+    assert set(card.per_group["race"]) == {"White", "Black", "Asian"}  # computed from the prediction columns
+    assert card.tables("val_full")[0] == {}
+    rows = card.evaluation_rows()
+    assert rows[1] == {"evaluation": "val_chip", "pipeline": "chip", "faces": 3, "MAE": 5.5, "CS@5": 0.5,
+                       "faces missed": 0}
+    np.testing.assert_array_equal(card.predictions["pred"], [10, 30, 52])
+    assert not any("scatter" in m for m in card.missing)
+
+
+def test_predictions_csv_and_training_log_beside_the_weights(weights_copy):
+    (weights_copy.parent / "w.val_predictions.csv").write_text("true,pred,gender\n10,12,0\n40,35,1\n70,60,1\n")
+    (weights_copy.parent / "w.train_log.jsonl").write_text(
+        json.dumps({"epoch": 1, "val_mae": 9.0}) + "\nnot json\n" + json.dumps({"epoch": 2, "val_mae": 7.0}) + "\n")
+    card = load_model_card(weights_copy)
+    assert card.per_band["0-12"] == {"n": 1, "mae": 2.0, "bias": 2.0}
+    assert card.per_band["60-79"]["bias"] == -10.0
+    assert card.per_group["gender"]["female"]["n"] == 2
+    assert [r["epoch"] for r in card.train_log] == [1, 2]
+
+
+def test_unusable_predictions_are_ignored(weights_copy):
+    update_sidecar(weights_copy, val_predictions={"pred": [1, 2], "true": [1]})
+    assert load_model_card(weights_copy).predictions is None
+
+
+def test_missing_sidecar(tmp_path):
+    with pytest.raises(WeightsError, match="sidecar"):
+        load_model_card(tmp_path / "none.safetensors")
+
+
+def test_metric_labels():
+    assert metric_label("val_mae_chip_tta") == "val MAE (chips, TTA)"
+    assert metric_label("val.cs5") == "val CS@5"
+    assert metric_label("loss") == "loss"
+
+
+def test_stage_report_beside_the_weights(weights_copy):
+    folder = weights_copy.parent / "w.stages"
+    folder.mkdir()
+    (folder / "stages.json").write_text("{}")
+    assert find_stage_report(weights_copy) == folder
+
+
+def test_stage_tables():
+    report = {"stages": {"0-3": {"n": 0, "regions": {}},
+                         "60+": {"n": 2, "true_age_mean": 70.0, "mae_no_flip": 5.123,
+                                 "regions": {"nose": {"delta_age": -1.0, "cam_mass": 0.2}}}}}
+    rows, measures = stage_tables(report)
+    assert rows[1] == {"stage": "60+", "faces": 2, "mean true age": 70.0, "MAE (no flip)": 5.12}
+    assert measures == {"delta_age": {"nose": {"60+": -1.0}}, "cam_mass": {"nose": {"60+": 0.2}}}

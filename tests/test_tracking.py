@@ -1,0 +1,77 @@
+"""Face tracking and temporal smoothing of each track's distribution."""
+import numpy as np
+import pytest
+
+from dldl_core.predictor import FacePrediction
+from dldl_core.tracking import FaceTracker, distribution_stats, iou, update_weight
+
+SUPPORT = np.arange(0, 101, dtype=np.float64)
+
+
+def face(box, age, sigma=3.0):
+    p = np.exp(-((SUPPORT - age) ** 2) / (2 * sigma**2))
+    p /= p.sum()
+    mean, std = distribution_stats(p, SUPPORT)
+    return FacePrediction(box=box, score=0.9, age=mean, std=std, interval90=(mean - 5, mean + 5), support=SUPPORT,
+                          distribution=p, age_original=mean, age_mirrored=mean)
+
+
+def test_iou():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == pytest.approx(1.0)
+    assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
+    assert iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0
+
+
+def test_update_weight_is_frame_rate_independent():
+    assert update_weight(0.5, 0.5) == pytest.approx(0.5)
+    assert update_weight(1.0, 0.0) == 1.0
+    # two steps of dt/2 leave the old state the same weight as one step of dt
+    w = update_weight(0.1, 0.6)
+    w2 = update_weight(0.2, 0.6)
+    assert (1 - w) ** 2 == pytest.approx(1 - w2)
+
+
+def test_same_face_keeps_its_track_and_is_smoothed():
+    tracker = FaceTracker(half_life=1.0)
+    first = tracker.update([face((100, 100, 200, 200), 30)], now=0.0)[0]
+    assert first.age == pytest.approx(30, abs=0.01)
+    second = tracker.update([face((104, 102, 204, 202), 50)], now=1.0)[0]  # moved a little, one half-life later
+    assert second.track_id == first.track_id
+    assert second.age == pytest.approx(40, abs=0.5)  # half of the new distribution mixed in
+    assert second.std > 5  # the mixture of two distant bumps is wide
+    assert second.face.age == pytest.approx(50, abs=0.01)  # the raw prediction is kept too
+    assert second.distribution.sum() == pytest.approx(1.0)
+
+
+def test_flicker_is_damped():
+    tracker = FaceTracker(half_life=0.5)
+    shown = []
+    for i in range(60):  # 30 fps, raw ages alternate 30 / 40
+        shown.append(tracker.update([face((50, 50, 150, 150), 30 if i % 2 else 40)], now=i / 30)[0].age)
+    tail = np.array(shown[20:])
+    assert np.ptp(tail) < 2.0  # raw swing is 10 years
+    assert tail.mean() == pytest.approx(35, abs=1.0)
+
+
+def test_two_faces_get_two_tracks_and_tracks_expire():
+    tracker = FaceTracker(half_life=0.5, max_missed=2)
+    a, b = tracker.update([face((0, 0, 100, 100), 20), face((300, 0, 400, 100), 60)], now=0.0)
+    assert a.track_id != b.track_id
+    b2, a2 = tracker.update([face((302, 0, 402, 100), 61), face((1, 0, 101, 100), 21)], now=0.1)
+    assert (a2.track_id, b2.track_id) == (a.track_id, b.track_id)  # matched by position, not by order
+    for t in range(3):
+        tracker.update([], now=0.2 + t * 0.1)
+    assert tracker.tracks == []
+    new = tracker.update([face((0, 0, 100, 100), 20)], now=1.0)[0]
+    assert new.track_id not in (a.track_id, b.track_id)
+
+
+def test_face_without_distribution_smooths_the_age():
+    tracker = FaceTracker(half_life=1.0)
+    f = face((0, 0, 100, 100), 30)
+    f.distribution = None
+    tracker.update([f], now=0.0)
+    g = face((0, 0, 100, 100), 50)
+    g.distribution = None
+    assert tracker.update([g], now=1.0)[0].age == pytest.approx(40)
