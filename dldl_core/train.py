@@ -5,6 +5,7 @@ Outputs next to ``--out weights/NAME.safetensors``: the best-on-val weights and 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -113,6 +114,29 @@ def _dataset(config: TrainConfig, split: str | None, preprocess: Preprocess, lim
     return ds
 
 
+def training_template(dataset: FaceDataset, count: int = 600, seed: int = 0
+                      ) -> tuple[tuple[tuple[float, float], ...] | None, int]:
+    """The alignment template measured on the training chips themselves (median detector keypoints of ``count``
+    random chips) and the chips' size; (None, size) when no face is found in them (then the default is used)."""
+    from dldl_core.face import FaceDetector, derive_template
+    from dldl_core.images import ImageError, load_rgb
+
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(dataset), size=min(count, len(dataset)), replace=False)
+    chips = []
+    for i in picks:
+        try:
+            chips.append(load_rgb(dataset.image_dir / dataset.samples[i].file))
+        except ImageError:
+            continue
+    chip_size = int(np.median([c.shape[1] for c in chips])) if chips else 200
+    try:
+        with FaceDetector() as detector:
+            return derive_template(chips, detector), chip_size
+    except ValueError:
+        return None, chip_size
+
+
 def evaluate_dataset(model: AgeNet, dataset: FaceDataset, preprocess: Preprocess, objective: str,
                      batch_size: int = 256, tta: bool = True, amp: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Predicted and true ages over a dataset of aligned chips."""
@@ -148,6 +172,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     if train_set is None:
         raise ValueError(f"{config.manifest}: no usable training rows (split {config.train_split!r})")
     val_set = _dataset(config, config.val_split, preprocess, None)
+    if preprocess.template is None and rank == 0:
+        template, chip_size = training_template(train_set)
+        preprocess = dataclasses.replace(preprocess, template=template, chip_size=chip_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     start_epoch, best_mae, history = 0, math.inf, []
     if config.init:

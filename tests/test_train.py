@@ -53,3 +53,13 @@ def test_train_refuses_sizes_that_are_not_multiples_of_32(capsys, photo_folder, 
     code = main(["train", "--data", str(folder), "--manifest", str(manifest), "--input-size", "100",
                  "--out", str(tmp_path / "x.safetensors")])
     assert code == 2 and "multiple of 32" in capsys.readouterr().err
+
+
+def test_the_alignment_template_is_measured_on_the_training_chips(tmp_path, utkface):
+    out = tmp_path / "t.safetensors"
+    train(TrainConfig(data=str(utkface / "images"), manifest=str(utkface / "manifest.csv"), out=str(out),
+                      input_size=32, epochs=1, limit=64, cache_dir=str(tmp_path / "cache"), progress=False))
+    pre = load_weights(out).preprocess
+    assert pre.chip_size == 200 and pre.template is not None and len(pre.template) == 6
+    (rx, ry), (lx, ly), (nx, ny), (mx, my) = pre.template[:4]
+    assert rx < nx < lx and max(ry, ly) < ny < my  # eyes, then nose, then mouth, from top to bottom
