@@ -63,3 +63,15 @@ def test_shipped_default_weights_load_and_cover_the_data():
     w = load_weights()
     assert w.support.max().item() >= 116
     assert w.preprocess.template is not None and w.meta["metrics"]["val_mae_chip_tta"] < 8
+
+
+def test_shipped_weights_give_plausible_ages_on_real_photos(grace_hopper_path, astronaut_path):
+    """Grace Hopper was 77 in this 1984 portrait; Eileen Collins about 40 in hers."""
+    from dldl_core.images import load_rgb
+    from dldl_core.predictor import Predictor
+
+    with Predictor(device="cpu") as predictor:
+        hopper = predictor.predict_rgb(load_rgb(grace_hopper_path))[0]
+        collins = predictor.predict_rgb(load_rgb(astronaut_path))[0]
+    assert 55 <= hopper.age <= 100 and 15 <= collins.age <= 55
+    assert hopper.age - collins.age > 20
