@@ -1,0 +1,128 @@
+"""Speed of the explanations for one face: each CAM method, region occlusion, the sliding window, a full explain.
+
+Goals (TinyAgeNet at its shipped input size, 2 CPU threads): Grad-CAM <= 60 ms per face, region occlusion (all
+regions, one batch) <= 150 ms, sliding-window map <= 1.5 s. Speed does not depend on what the weights learned, so
+without ``--weights`` (and without the shipped file) an untrained TinyAgeNet at ``--input-size`` is timed. The face
+is Grace Hopper's portrait bundled with matplotlib, detected and aligned once; detection is not timed.
+
+Each figure is the median and the minimum wall time over ``--repeat`` calls after two warm-up calls, and the median
+process CPU time. The load average is printed with the figures: other work on the machine slows everything; the
+minimum is then the better guide, and with ``--threads 1`` the CPU time is what a call costs on an idle core.
+
+Usage:
+    python benchmarks/bench_explain.py                       # the shipped weights, or an untrained TinyAgeNet at 96
+    python benchmarks/bench_explain.py --weights W.safetensors --threads 2 --repeat 20 --json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dldl_core.explain.cam import CAM_METHODS  # noqa: E402
+from dldl_core.explain.explainer import Explainer  # noqa: E402
+from dldl_core.images import load_rgb  # noqa: E402
+from dldl_core.predictor import Predictor  # noqa: E402
+from dldl_core.weights import DEFAULT_WEIGHTS  # noqa: E402
+
+GOALS_MS = {"cam gradcam": 60.0, "region occlusion": 150.0, "sliding window": 1500.0}
+
+
+def timed(fn: Callable[[], object], repeat: int) -> dict[str, float]:
+    """Median and minimum wall time of ``fn`` in ms, and its median process CPU time, after two warm-up calls.
+
+    With one thread the CPU time is what the call costs on an idle core even when other work shares the machine;
+    with more threads it also counts threads spinning while they wait for each other."""
+    for _ in range(2):
+        fn()
+    times, cpu = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "cpu_ms": statistics.median(cpu)}
+
+
+def untrained_weights(input_size: int, folder: Path) -> Path:
+    from dldl_core.model import create_model
+    from dldl_core.preprocess import Preprocess
+    from dldl_core.weights import save_weights
+
+    torch.manual_seed(0)
+    model = create_model("tiny", max_age=116, num_bins=117)
+    return save_weights(model, folder / "untrained_tiny.safetensors", Preprocess(input_size=input_size), "dldl_v2")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default=None, help="weights to time; default: DLDL_WEIGHTS or the shipped file")
+    parser.add_argument("--input-size", type=int, default=96, help="input size of the untrained stand-in network")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--repeat", type=int, default=10, help="timed calls per figure")
+    parser.add_argument("--methods", default=",".join(CAM_METHODS), help="CAM methods to time")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    from matplotlib import cbook
+
+    chosen = args.weights or os.environ.get("DLDL_WEIGHTS") or (str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.is_file()
+                                                                 else None)
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(chosen) if chosen else untrained_weights(args.input_size, Path(tmp))
+        with Predictor(weights, device="cpu") as predictor:
+            rgb = load_rgb(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+            face = predictor.predict_rgb(rgb)[0]
+            explainer = Explainer(predictor)
+            regions = explainer.regions(face)
+            figures: dict[str, dict[str, float]] = {}
+            for method in args.methods.split(","):
+                reps = max(2, args.repeat // 5) if method == "scorecam" else args.repeat
+                figures[f"cam {method}"] = timed(lambda: explainer.cam(face, method, "expected"), reps)
+            figures["cam gradcam contrast"] = timed(lambda: explainer.cam(face, "gradcam", "contrast:30,60"),
+                                                    args.repeat)
+            figures["regions geometry"] = timed(lambda: explainer.regions(face), args.repeat)
+            figures["region occlusion"] = timed(lambda: explainer.region_deltas(face, regions), args.repeat)
+            figures["sliding window"] = timed(lambda: explainer.occlusion(face), max(3, args.repeat // 3))
+            figures["explain, no sliding window"] = timed(
+                lambda: explainer.explain(face, "gradcam", image=rgb, sliding=False), args.repeat)
+            figures["explain, all"] = timed(lambda: explainer.explain(face, "gradcam", image=rgb),
+                                            max(3, args.repeat // 3))
+            windows = explainer.occlusion(face)
+    result = {
+        "weights": chosen or f"untrained TinyAgeNet at {args.input_size} px",
+        "input_size": predictor.preprocess.input_size, "threads": args.threads, "repeat": args.repeat,
+        "sliding_window": {"patch": windows.patch, "stride": windows.stride},
+        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+        "load_average": [round(v, 2) for v in os.getloadavg()], "torch": torch.__version__,
+        "figures": {k: {m: round(v, 1) for m, v in f.items()} for k, f in figures.items()},
+        "goals_ms": GOALS_MS,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['weights']}, input {result['input_size']} px, {args.threads} threads, "
+          f"load average {result['load_average']}")
+    for name, f in result["figures"].items():
+        goal = GOALS_MS.get(name)
+        verdict = "" if goal is None else f"  goal <= {goal:.0f} ms: {'met' if f['median_ms'] <= goal else 'MISSED'}"
+        print(f"  {name:<28} median {f['median_ms']:8.1f} ms   min {f['min_ms']:8.1f} ms   cpu {f['cpu_ms']:8.1f} ms"
+              f"{verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,266 @@
+"""The one entry point the app and the CLI call: ``Explainer(predictor).explain(face, method, target)``.
+
+The explainer works on its own copy of the predictor's network (BatchNorm folded into the convs), in which only the
+CAM layer's parameters need gradients: the predictor's network never carries hooks or gradients, a CAM's backward
+pass stops at that layer, and a lock serialises requests, so one explainer can be shared between the app's sessions
+and threads.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+import torch
+
+from dldl_core.explain import render
+from dldl_core.explain.cam import compute_cam, method_name, target_layer
+from dldl_core.explain.forward import fill_colour, inference_copy, normalized_input, readout
+from dldl_core.explain.occlusion import OcclusionMaps, region_occlusion, sliding_window_occlusion
+from dldl_core.explain.regions import FaceRegions, face_regions, keypoints_to_chip, template_keypoints
+from dldl_core.explain.targets import Target, parse_target
+from dldl_core.face import chip_to_image
+from dldl_core.predictor import Predictor
+
+
+class AlignedFace(Protocol):
+    """What the explainer needs of a face: ``FacePrediction`` and ``Face`` both qualify."""
+
+    chip: np.ndarray | None  # (C, C, 3) uint8 aligned crop
+    matrix: np.ndarray | None  # (2, 3) image -> chip
+    keypoints: np.ndarray | None  # (6, 2) in the image
+
+
+@dataclass
+class Explanation:
+    """All explanations of one face. Maps in the chip frame are (C, C); on the photo (H, W), None without one.
+
+    ``regions`` and ``occlusion_age`` are changes of the expected age, in years, when that part of the face is
+    filled with the data's mean colour: positive means that hiding it makes the face look older.
+    """
+
+    method: str  # CAM method key (gradcam, gradcam++, hirescam, layercam, eigencam, scorecam)
+    target: str  # the target spec as parsed (expected, younger, bin:K, contrast:A,B)
+    age: float  # expected age of the chip alone (no flip): the estimate all maps refer to
+    chip: np.ndarray  # (C, C, 3) uint8 aligned face
+    cam: np.ndarray  # (C, C) float32 in [0, 1]
+    regions: dict[str, float]  # region name -> change of the expected age when the region is filled
+    region_labels: np.ndarray  # (C, C) int16 index into region_names, -1 outside every region
+    region_names: tuple[str, ...]
+    keypoints: np.ndarray  # (6, 2) keypoints in the chip frame the regions were built from
+    occlusion_age: np.ndarray | None = None  # (C, C) sliding window: change of the expected age, years
+    occlusion_kl: np.ndarray | None = None  # (C, C) sliding window: KL(p || p_occluded), nats
+    overlays: dict[str, np.ndarray] = field(default_factory=dict)  # "cam", "occlusion", "regions": (C, C, 3) uint8
+    cam_image: np.ndarray | None = None  # (H, W) float32, the CAM on the photo (0 outside the chip)
+    overlays_image: dict[str, np.ndarray] = field(default_factory=dict)  # the same overlays on the photo
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The numbers (not the maps) as JSON-ready values."""
+        return {"method": self.method, "target": self.target, "age": round(self.age, 2),
+                "regions": {k: round(v, 3) for k, v in self.regions.items()},
+                "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
+
+
+class Explainer:
+    """Explanations of a ``Predictor``'s network: CAMs, sliding-window and region occlusion, with overlays.
+
+    Example::
+
+        predictor = Predictor()
+        explainer = Explainer(predictor)
+        face = predictor.predict_rgb(rgb)[0]
+        result = explainer.explain(face, method="gradcam", target="contrast:35,55", image=rgb)
+        result.overlays_image["cam"]  # (H, W, 3) uint8
+
+    Each piece is also callable alone: ``cam``, ``occlusion``, ``region_deltas``, ``regions``.
+    """
+
+    def __init__(self, predictor: Predictor, patch: int | None = None, stride: int | None = None) -> None:
+        """Args:
+            predictor: supplies the network, its preprocessing and the face detector (for bare chips).
+            patch: sliding-window side in network-input pixels; default a sixth of the input.
+            stride: sliding-window step; default half the patch.
+        """
+        self.predictor = predictor
+        self.preprocess = predictor.preprocess
+        self.model = inference_copy(predictor.model)
+        target_layer(self.model).requires_grad_(True)  # gradients start (and the backward pass ends) there
+        self.device = next(self.model.parameters()).device
+        self.support = self.model.support.detach().float().cpu()
+        self.patch, self.stride = patch, stride
+        self.fill = fill_colour(self.preprocess)
+        self._lock = threading.Lock()
+
+    @property
+    def input_size(self) -> int:
+        return self.preprocess.input_size
+
+    def input(self, chip: np.ndarray) -> torch.Tensor:
+        """(C, C, 3) uint8 chip -> (1, 3, S, S) normalised network input."""
+        return normalized_input([chip], self.preprocess, self.predictor.to_input, self.device)
+
+    def chip_keypoints(self, face: AlignedFace | np.ndarray) -> np.ndarray:
+        """(6, 2) keypoints in the chip frame: a face's own keypoints mapped through its matrix; for a bare chip,
+        the detector's keypoints on the chip, else the alignment template."""
+        if not isinstance(face, np.ndarray) and face.keypoints is not None and face.matrix is not None:
+            return keypoints_to_chip(face.keypoints, face.matrix)
+        chip = _chip(face)
+        found = self.predictor.detector.detect(chip)
+        if found:
+            return found[0].keypoints
+        return template_keypoints(self.preprocess.template, chip.shape[0])
+
+    def regions(self, face: AlignedFace | np.ndarray, keypoints: np.ndarray | None = None) -> FaceRegions:
+        """The named regions of a face in its chip frame (``keypoints`` in the chip frame, if known)."""
+        chip = _chip(face)
+        return face_regions(self.chip_keypoints(face) if keypoints is None else keypoints, chip.shape[0])
+
+    def cam(self, face: AlignedFace | np.ndarray, method: str = "gradcam", target: str | Target = "expected"
+            ) -> np.ndarray:
+        """(C, C) float32 CAM in [0, 1] of one face for a method and a target spec."""
+        chip = _chip(face)
+        with self._lock:
+            x = self.input(chip)
+            maps = compute_cam(self.model, x, self._target(target, x), method)
+        return _to_chip(maps[0], chip.shape[0])
+
+    def _target(self, target: str | Target, x: torch.Tensor) -> Target:
+        """Parse a target; ``predicted`` is the bin of this face's own estimate."""
+        if isinstance(target, str) and target.strip().lower() == "predicted":
+            return parse_target(target, self.support, float(readout(self.model, x)[0][0]))
+        return parse_target(target, self.support)
+
+    def occlusion(self, face: AlignedFace | np.ndarray, patch: int | None = None, stride: int | None = None
+                  ) -> OcclusionMaps:
+        """Sliding-window maps (change of expected age, KL) at the network input's resolution."""
+        with self._lock:
+            return sliding_window_occlusion(self.model, self.input(_chip(face)), patch or self.patch,
+                                            stride or self.stride, self.fill)
+
+    def region_deltas(self, face: AlignedFace | np.ndarray, regions: FaceRegions | None = None) -> dict[str, float]:
+        """Region name -> change of the expected age, in years, when the region is filled (one forward)."""
+        regions = regions or self.regions(face)
+        with self._lock:
+            return region_occlusion(self.model, self.input(_chip(face)), regions.resized(self.input_size),
+                                    regions.names, self.fill)
+
+    def explain(self, face: AlignedFace | np.ndarray, method: str = "gradcam", target: str | Target = "expected",
+                image: np.ndarray | None = None, sliding: bool = True, keypoints: np.ndarray | None = None
+                ) -> Explanation:
+        """Every explanation of one face, with overlays.
+
+        Args:
+            face: a ``FacePrediction`` (or ``Face``) from the predictor, or a (C, C, 3) uint8 aligned chip.
+            method: CAM method (gradcam, gradcam++, hirescam, layercam, eigencam, scorecam).
+            target: ``expected``/``older``, ``younger``, ``predicted``, ``bin:K`` or ``contrast:A,B`` (ages), or a
+                target callable (see ``targets``).
+            image: the original (H, W, 3) uint8 photo the face was found in; with it (and the face's matrix) the
+                maps and overlays are also given on the photo.
+            sliding: compute the sliding-window occlusion maps (the slowest part, about a second on a CPU).
+            keypoints: (6, 2) keypoints in the chip frame, for a bare chip whose keypoints are known.
+
+        Raises:
+            ValueError: an unknown method or target, or a face without a chip.
+        """
+        chip = _chip(face)
+        method = method_name(method)
+        size = chip.shape[0]
+        times: dict[str, float] = {}
+        t = time.perf_counter()
+        keypoints = self.chip_keypoints(face) if keypoints is None else np.asarray(keypoints, np.float64)
+        regions = face_regions(keypoints, size)
+        times["regions"] = _lap(t)
+        with self._lock:
+            x = self.input(chip)
+            t = time.perf_counter()
+            age = float(readout(self.model, x)[0][0])
+            parsed = parse_target(target, self.support, age)
+            cam = _to_chip(compute_cam(self.model, x, parsed, method)[0], size)
+            times["cam"] = _lap(t)
+            t = time.perf_counter()
+            deltas = region_occlusion(self.model, x, regions.resized(self.input_size), regions.names, self.fill)
+            times["region_occlusion"] = _lap(t)
+            occ = None
+            if sliding:
+                t = time.perf_counter()
+                occ = sliding_window_occlusion(self.model, x, self.patch, self.stride, self.fill)
+                times["sliding_window"] = _lap(t)
+        result = Explanation(method=method, target=repr(parsed) if not isinstance(target, str) else target.strip(),
+                             age=age, chip=chip, cam=cam, regions=deltas, region_labels=regions.labels,
+                             region_names=regions.names, keypoints=keypoints, timings_ms=times)
+        if occ is not None:
+            result.occlusion_age = _to_chip(occ.age, size)
+            result.occlusion_kl = _to_chip(occ.kl, size)
+        t = time.perf_counter()
+        self._overlays(result, face, image)
+        times["overlays"] = _lap(t)
+        return result
+
+    def _overlays(self, result: Explanation, face: AlignedFace | np.ndarray, image: np.ndarray | None) -> None:
+        chip = result.chip
+        region_values = render.region_value_map(result.region_labels, result.region_names, result.regions)
+        scale = render.symmetric_scale(np.array(list(result.regions.values())))
+        result.overlays["cam"] = render.heat_overlay(chip, result.cam)
+        result.overlays["regions"] = render.region_overlay(chip, result.region_labels, result.region_names,
+                                                           result.regions, scale)
+        if result.occlusion_age is not None:
+            result.overlays["occlusion"] = render.signed_overlay(chip, result.occlusion_age)
+        matrix = None if isinstance(face, np.ndarray) else face.matrix
+        if image is None or matrix is None:
+            return
+        # Only the chip's footprint on the photo changes: work in that box, paste it into a copy of the photo.
+        (x0, y0, x1, y1), shift = _footprint(matrix, chip.shape[0], image.shape[:2])
+        crop, shape = image[y0:y1, x0:x1], (y1 - y0, x1 - x0)
+        coverage = chip_to_image(np.ones(chip.shape[:2], np.float32), shift, shape)
+        cam = chip_to_image(result.cam, shift, shape)
+        result.cam_image = np.zeros(image.shape[:2], np.float32)
+        result.cam_image[y0:y1, x0:x1] = cam
+        inside = chip_to_image((result.region_labels >= 0).astype(np.float32), shift, shape)
+        painted = {"cam": render.heat_overlay(crop, cam, coverage=coverage),
+                   "regions": render.signed_overlay(crop, chip_to_image(region_values, shift, shape), scale,
+                                                    coverage=inside)}
+        if result.occlusion_age is not None:
+            painted["occlusion"] = render.signed_overlay(crop, chip_to_image(result.occlusion_age, shift, shape),
+                                                         coverage=coverage)
+        for key, box in painted.items():
+            full = image.copy()
+            full[y0:y1, x0:x1] = box
+            result.overlays_image[key] = full
+
+
+def _footprint(matrix: np.ndarray, chip_size: int, shape: tuple[int, int]
+               ) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The box (x0, y0, x1, y1) of the photo that the chip covers, and the image -> chip matrix of that box."""
+    corners = np.array([[0, 0], [chip_size, 0], [0, chip_size], [chip_size, chip_size]], np.float64)
+    inverse = cv2.invertAffineTransform(np.asarray(matrix, np.float64))
+    points = corners @ inverse[:, :2].T + inverse[:, 2]
+    h, w = shape
+    x0, y0 = (int(np.clip(np.floor(v) - 1, 0, m)) for v, m in zip(points.min(0), (w, h)))
+    x1, y1 = (int(np.clip(np.ceil(v) + 1, 0, m)) for v, m in zip(points.max(0), (w, h)))
+    if x1 <= x0 or y1 <= y0:  # a chip wholly outside the photo: an empty box at the corner
+        x0, y0, x1, y1 = 0, 0, 1, 1
+    shift = np.asarray(matrix, np.float64).copy()
+    shift[:, 2] += shift[:, :2] @ np.array([x0, y0], np.float64)
+    return (x0, y0, x1, y1), shift
+
+
+def _chip(face: AlignedFace | np.ndarray) -> np.ndarray:
+    chip = face if isinstance(face, np.ndarray) else getattr(face, "chip", None)
+    if chip is None or chip.ndim != 3 or chip.shape[0] != chip.shape[1] or chip.shape[2] != 3:
+        raise ValueError("the face has no square (C, C, 3) aligned chip to explain")
+    return np.ascontiguousarray(chip, dtype=np.uint8)
+
+
+def _to_chip(values: np.ndarray, size: int) -> np.ndarray:
+    """A map at the network input's resolution -> the chip's (C, C), bilinear."""
+    if values.shape[0] == size:
+        return values.astype(np.float32, copy=False)
+    return cv2.resize(values.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def _lap(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1e3

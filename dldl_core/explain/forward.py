@@ -1,0 +1,51 @@
+"""The network's read-out for explanations: batched, without gradients, on normalised inputs."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from dldl_core import labels
+from dldl_core.preprocess import Preprocess
+
+
+def inference_copy(model: nn.Module) -> nn.Module:
+    """A copy of the network in eval mode with every BatchNorm folded into the conv before it (the same function,
+    about a fifth less work per forward); no parameter needs gradients."""
+    model = copy.deepcopy(model).eval()
+    for block in model.modules():
+        if isinstance(block, nn.Sequential):
+            for i in range(len(block) - 1):
+                if isinstance(block[i], nn.Conv2d) and isinstance(block[i + 1], nn.BatchNorm2d):
+                    block[i] = fuse_conv_bn_eval(block[i], block[i + 1])
+                    block[i + 1] = nn.Identity()
+    return model.requires_grad_(False)
+
+
+@torch.inference_mode()
+def readout(model: nn.Module, x: torch.Tensor, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 3, S, S) normalised input -> (B,) expected ages and (B, K) log-probabilities, on the CPU in float32."""
+    ages, log_probs = [], []
+    support = model.support.float().cpu()
+    for i in range(0, x.shape[0], batch_size):
+        lp = torch.log_softmax(model(x[i:i + batch_size]).float(), dim=1).cpu()  # (b, K)
+        log_probs.append(lp)
+        ages.append(labels.expectation(lp.exp(), support))
+    return torch.cat(ages), torch.cat(log_probs)
+
+
+def normalized_input(chips: list[np.ndarray], preprocess: Preprocess, to_input, device: torch.device | str = "cpu"
+                     ) -> torch.Tensor:
+    """Aligned uint8 chips -> (B, 3, S, S) normalised network input (``to_input`` resizes, e.g. Predictor's)."""
+    return preprocess.normalize(to_input(chips).to(device))
+
+
+def fill_colour(preprocess: Preprocess, rgb: tuple[float, float, float] | None = None) -> torch.Tensor:
+    """(3,) normalised value of a fill colour in [0, 1]; None is the normalisation mean (the data's mean colour),
+    which is 0 after normalisation."""
+    if rgb is None:
+        return torch.zeros(3)
+    return (torch.tensor(rgb, dtype=torch.float32) - torch.tensor(preprocess.mean)) / torch.tensor(preprocess.std)

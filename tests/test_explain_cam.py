@@ -1,0 +1,171 @@
+"""CAM methods through pytorch-grad-cam and the Explainer: map shapes, hook release, flat memory."""
+from __future__ import annotations
+
+import gc
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from dldl_core.explain.cam import CAM_METHODS, compute_cam, method_name, target_layer
+from dldl_core.explain.targets import AgeBinTarget, ExpectedAgeTarget, parse_target
+from dldl_core.face import chip_to_image
+from dldl_core.images import load_rgb
+from dldl_core.model import create_model
+
+
+def hook_count(model: torch.nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules())
+
+
+@pytest.fixture(scope="module")
+def net() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return create_model("tiny", max_age=116, num_bins=117).eval()
+
+
+@pytest.fixture(scope="module")
+def predictor(random_weights):
+    from dldl_core.predictor import Predictor
+
+    with Predictor(random_weights, device="cpu") as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def explainer(predictor):
+    from dldl_core.explain.explainer import Explainer
+
+    return Explainer(predictor)
+
+
+@pytest.fixture(scope="module")
+def hopper(grace_hopper_path, predictor):
+    rgb = load_rgb(grace_hopper_path)
+    faces = predictor.predict_rgb(rgb)
+    assert faces, "the detector must find Grace Hopper's face"
+    return rgb, faces[0]
+
+
+@pytest.mark.parametrize("method", list(CAM_METHODS))
+@pytest.mark.parametrize("size, batch", [(32, 1), (64, 2), (96, 1)])
+def test_maps_have_the_input_size_and_leave_no_hooks(net, method, size, batch):
+    torch.manual_seed(size)
+    x = torch.randn(batch, 3, size, size)
+    maps = compute_cam(net, x, AgeBinTarget(30), method)
+    assert maps.shape == (batch, size, size) and maps.dtype == np.float32
+    assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1 + 1e-6
+    assert hook_count(net) == 0
+
+
+def test_maps_are_not_trivial_for_a_contrast_target(net):
+    """A contrast target with a random network gives a map with structure (not all zeros, not constant)."""
+    torch.manual_seed(1)
+    maps = compute_cam(net, torch.randn(1, 3, 64, 64), parse_target("contrast:20,80", net.support), "gradcam")
+    assert maps.max() > 0.99 and maps.std() > 0.05
+
+
+def test_older_and_younger_maps_differ(net):
+    torch.manual_seed(2)
+    x = torch.randn(1, 3, 64, 64)
+    older = compute_cam(net, x, ExpectedAgeTarget(net.support, 1.0), "hirescam")
+    younger = compute_cam(net, x, ExpectedAgeTarget(net.support, -1.0), "hirescam")
+    assert np.abs(older - younger).mean() > 0.05
+
+
+def test_hooks_are_released_when_the_target_fails(net):
+    def broken(_logits):
+        raise RuntimeError("target failed")
+
+    with pytest.raises(RuntimeError, match="target failed"):
+        compute_cam(net, torch.randn(1, 3, 64, 64), broken, "gradcam")
+    assert hook_count(net) == 0
+
+
+@pytest.mark.parametrize("spelling, key", [("GradCAM++", "gradcam++"), ("grad-cam-pp", "gradcam++"),
+                                           ("Score-CAM", "scorecam"), ("LayerCAM", "layercam")])
+def test_method_names(spelling, key):
+    assert method_name(spelling) == key
+
+
+def test_unknown_method_is_a_value_error(net):
+    with pytest.raises(ValueError, match="unknown CAM method"):
+        compute_cam(net, torch.randn(1, 3, 32, 32), AgeBinTarget(3), "occlusioncam")
+
+
+def test_target_layer_is_the_last_conv_block(net):
+    assert target_layer(net) is net.features.last_block
+
+
+def test_explanation_in_chip_and_photo_frames(explainer, predictor, hopper):
+    rgb, face = hopper
+    result = explainer.explain(face, "gradcam", "contrast:35,55", image=rgb)
+    c = face.chip.shape[0]
+    assert result.cam.shape == (c, c) and result.occlusion_age.shape == (c, c) and result.occlusion_kl.shape == (c, c)
+    assert result.cam_image.shape == rgb.shape[:2]
+    for key in ("cam", "occlusion", "regions"):
+        assert result.overlays[key].shape == (c, c, 3) and result.overlays[key].dtype == np.uint8
+        assert result.overlays_image[key].shape == rgb.shape and result.overlays_image[key].dtype == np.uint8
+    assert (result.occlusion_kl >= -1e-6).all()
+    assert set(result.regions) == set(result.region_names)
+    # The CAM on the photo is zero far from the face and carries the chip's map inside the face box.
+    x0, y0, x1, y1 = (int(v) for v in face.box)
+    assert result.cam_image[:20, :20].max() == 0
+    assert result.cam_image[y0:y1, x0:x1].max() > 0.5 * result.cam.max()
+    # Maps on the photo are the chip maps warped back; pixels off the chip are the photo's own.
+    np.testing.assert_allclose(result.cam_image, chip_to_image(result.cam, face.matrix, rgb.shape[:2]), atol=1e-4)
+    footprint = chip_to_image(np.ones((c, c), np.float32), face.matrix, rgb.shape[:2]) > 0
+    for key in ("cam", "occlusion", "regions"):
+        assert np.array_equal(result.overlays_image[key][~footprint], rgb[~footprint])
+        assert not np.array_equal(result.overlays_image[key][footprint], rgb[footprint])
+    # The explained age is the network's estimate of the chip alone.
+    assert result.age == pytest.approx(face.age_original, abs=1e-3)
+    assert hook_count(explainer.model) == 0 and hook_count(predictor.model) == 0
+    assert all(p.grad is None for p in predictor.model.parameters())
+
+
+def test_a_bare_chip_can_be_explained(explainer, hopper):
+    _, face = hopper
+    result = explainer.explain(face.chip, "eigencam", "younger", sliding=False)
+    assert result.cam_image is None and result.overlays_image == {} and result.occlusion_age is None
+    assert result.cam.shape == face.chip.shape[:2]
+
+
+def test_explainer_rejects_bad_requests(explainer, hopper):
+    _, face = hopper
+    with pytest.raises(ValueError):
+        explainer.explain(face, "nocam")
+    with pytest.raises(ValueError):
+        explainer.explain(face, "gradcam", "bin:999")
+    with pytest.raises(ValueError):
+        explainer.explain(np.zeros((10, 20, 3), np.uint8))
+
+
+def _live_tensors() -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # isinstance on torch's deprecated lazy attributes warns
+        return sum(isinstance(o, torch.Tensor) for o in gc.get_objects())
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def test_memory_is_flat_over_100_explain_calls(explainer, predictor, hopper):
+    """No hooks, graphs or tensors pile up across requests on a shared explainer."""
+    pytest.importorskip("resource")
+    rgb, face = hopper
+    methods = ["gradcam", "hirescam", "layercam", "gradcam++"]
+    for i in range(10):  # warm-up: allocator pools, lazy imports
+        explainer.explain(face, methods[i % 4], "expected", image=rgb, sliding=False)
+    gc.collect()
+    tensors = _live_tensors()
+    rss = _rss_mb()
+    for i in range(100):
+        explainer.explain(face, methods[i % 4], "expected", image=rgb, sliding=False)
+    gc.collect()
+    assert _live_tensors() <= tensors
+    assert _rss_mb() - rss < 20
+    assert hook_count(explainer.model) == 0 and hook_count(predictor.model) == 0

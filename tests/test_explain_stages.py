@@ -1,0 +1,112 @@
+"""Age-stage analysis on a small labelled folder: grouping, aggregates only, and the written report."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dldl_core.explain import stages
+from dldl_core.explain.regions import face_regions, template_keypoints
+from dldl_core.explain.samples import select_rows
+from dldl_core.explain.stages import STAGES, age_stage, analyse_stages, cam_mass, write_stage_report
+
+
+@pytest.fixture(scope="module")
+def explainer(random_weights):
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.predictor import Predictor
+
+    with Predictor(random_weights, device="cpu") as predictor:
+        yield Explainer(predictor)
+
+
+@pytest.mark.parametrize("age, stage", [(0, "0-3"), (3.9, "0-3"), (4, "4-12"), (12, "4-12"), (13, "13-19"),
+                                        (19, "13-19"), (20, "20-39"), (39.5, "20-39"), (40, "40-59"),
+                                        (59, "40-59"), (60, "60+"), (116, "60+")])
+def test_age_stage_boundaries(age, stage):
+    assert age_stage(age) == stage
+
+
+def test_stages_cover_the_paper_groups():
+    assert [s[0] for s in STAGES] == ["0-3", "4-12", "13-19", "20-39", "40-59", "60+"]
+    with pytest.raises(ValueError):
+        age_stage(-1)
+
+
+def test_select_rows_limits_each_stage(photo_folder):
+    folder, manifest = photo_folder
+    rows = select_rows(manifest, folder, None, 2, age_stage, seed=0)
+    assert sorted(age_stage(r.age) for r in rows) == ["20-39", "20-39", "60+", "60+"]
+    assert rows == select_rows(manifest, folder, None, 2, age_stage, seed=0)
+    assert len(select_rows(manifest, folder, "val", None, age_stage)) == 2
+    with pytest.raises(ValueError):
+        select_rows(manifest, folder, "test", None, age_stage)
+    with pytest.raises(ValueError):
+        select_rows(manifest, folder, None, 0, age_stage)
+
+
+def test_bad_targets_fail_before_any_work(explainer, photo_folder):
+    folder, manifest = photo_folder
+    with pytest.raises(ValueError):
+        analyse_stages(explainer, folder, manifest, split=None, targets=["expected", "bin:999"])
+    with pytest.raises(ValueError):
+        analyse_stages(explainer, folder, manifest, split=None, targets=[])
+
+
+def test_cam_mass_shares():
+    regions = face_regions(template_keypoints(None, 100), 100)
+    shares = cam_mass(np.ones((100, 100)), regions)
+    assert sum(shares.values()) == pytest.approx((regions.labels >= 0).mean())
+    assert shares == pytest.approx(regions.area_fractions())
+    assert set(cam_mass(np.zeros((100, 100)), regions).values()) == {0.0}
+
+
+@pytest.mark.parametrize("pipeline", ["full", "chip"])
+def test_stage_analysis_on_a_small_manifest(explainer, photo_folder, tmp_path, pipeline):
+    folder, manifest = photo_folder
+    analysis = analyse_stages(explainer, folder, manifest, split=None, limit=2, pipeline=pipeline)
+    summary = analysis.to_json()
+    counts = {name: s["n"] for name, s in summary["stages"].items()}
+    assert counts == {"0-3": 0, "4-12": 0, "13-19": 0, "20-39": 2, "40-59": 0, "60+": 2}
+    assert summary["faces"] == 4 and summary["skipped"] == 0
+    senior = summary["stages"]["60+"]
+    assert senior["true_age_mean"] == pytest.approx(77)
+    assert set(senior["regions"]) >= {"forehead", "brows", "left_eye", "right_eye", "nose", "left_cheek",
+                                      "right_cheek", "mouth", "chin", "hair_background"}
+    assert 0.6 < sum(r["area"] for r in senior["regions"].values()) <= 1.0  # the rest: face skin between regions
+    for row in senior["regions"].values():  # hiding a region moves the error by at most the move of the estimate
+        assert abs(row["delta_mae"]) <= row["abs_delta_age"] + 1e-9
+    assert set(senior["cam_mass"]) == {"expected", "younger", "predicted"}
+    for shares in senior["cam_mass"].values():
+        assert all(v >= 0 for v in shares.values()) and sum(shares.values()) <= 1 + 1e-6
+    assert len(senior["strips"]["delta_mae"]) == 7 and np.isfinite(senior["strips"]["delta_age"]).all()
+    assert analysis.mean_cam("60+", "predicted").shape == (stages.MAP_SIZE, stages.MAP_SIZE)
+    assert analysis.mean_cam("60+", "predicted").max() == pytest.approx(1.0)
+    assert analysis.mean_cam("0-3").max() == 0
+    # Four faces are too few for a mean face: none is kept, so the figure shows no individual.
+    assert analysis.mean_face("60+") is None and analysis.mean_face() is None
+
+    files = write_stage_report(analysis, tmp_path / "out")
+    assert Image.open(files["figure"]).size[0] > 400
+    written = json.loads(open(files["json"]).read())
+    assert written["stages"]["60+"]["n"] == 2
+    assert written["weights"]["file"] == "random_tiny.safetensors" and written["weights"]["input_size"] == 64
+    assert "/" not in json.dumps(written["weights"])  # the weights are named, not located on this machine
+    tables = open(files["markdown"]).read()
+    assert "random_tiny.safetensors" in tables and "| mouth |" in tables and "| 1 forehead |" in tables
+    rows = open(files["csv"]).read().splitlines()
+    assert rows[0].split(",") == ["stage", "n", "region", "delta_age", "abs_delta_age", "delta_mae", "area",
+                                  "cam_mass_expected", "cam_mass_younger", "cam_mass_predicted"]
+    assert len(rows) == 1 + len(STAGES) * 10
+
+
+def test_mean_face_needs_enough_faces(explainer, photo_folder, monkeypatch):
+    folder, manifest = photo_folder
+    monkeypatch.setattr(stages, "MIN_FACES_FOR_MEAN_FACE", 2)
+    analysis = analyse_stages(explainer, folder, manifest, split=None, limit=2, pipeline="full", targets=["younger"])
+    assert analysis.targets == ("younger",) and set(analysis.stages["60+"].cams) == {"younger"}
+    face = analysis.mean_face("60+")
+    assert face is not None and face.shape == (stages.MAP_SIZE, stages.MAP_SIZE, 3) and face.dtype == np.uint8
+    assert analysis.mean_face("4-12") is None
