@@ -2,8 +2,8 @@
 
 Goals (TinyAgeNet at its shipped input size, 2 CPU threads): Grad-CAM <= 60 ms per face, region occlusion (all
 regions, one batch) <= 150 ms, sliding-window map <= 1.5 s. Speed does not depend on what the weights learned, so
-without ``--weights`` (and without the shipped file) an untrained TinyAgeNet at ``--input-size`` is timed. The face
-is Grace Hopper's portrait bundled with matplotlib, detected and aligned once; detection is not timed.
+with ``--untrained`` (or without any weights) an untrained TinyAgeNet at ``--input-size`` is timed. The face is Grace
+Hopper's portrait bundled with matplotlib, detected and aligned once; detection is not timed.
 
 Each figure is the median and the minimum wall time over ``--repeat`` calls after two warm-up calls, and the median
 process CPU time. The load average is printed with the figures: other work on the machine slows everything; the
@@ -11,6 +11,7 @@ minimum is then the better guide, and with ``--threads 1`` the CPU time is what 
 
 Usage:
     python benchmarks/bench_explain.py                       # the shipped weights, or an untrained TinyAgeNet at 96
+    python benchmarks/bench_explain.py --untrained --input-size 128
     python benchmarks/bench_explain.py --weights W.safetensors --threads 2 --repeat 20 --json
 """
 from __future__ import annotations
@@ -69,6 +70,7 @@ def untrained_weights(input_size: int, folder: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="weights to time; default: DLDL_WEIGHTS or the shipped file")
+    parser.add_argument("--untrained", action="store_true", help="time an untrained TinyAgeNet at --input-size")
     parser.add_argument("--input-size", type=int, default=96, help="input size of the untrained stand-in network")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--repeat", type=int, default=10, help="timed calls per figure")
@@ -79,8 +81,8 @@ def main() -> int:
 
     from matplotlib import cbook
 
-    chosen = args.weights or os.environ.get("DLDL_WEIGHTS") or (str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.is_file()
-                                                                 else None)
+    chosen = None if args.untrained else args.weights or os.environ.get("DLDL_WEIGHTS") or (
+        str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.is_file() else None)
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(chosen) if chosen else untrained_weights(args.input_size, Path(tmp))
         with Predictor(weights, device="cpu") as predictor:

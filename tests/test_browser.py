@@ -144,7 +144,7 @@ def test_analyze_a_photo(server, playwright, grace_hopper_path):
         wait_for_charts(page, 2)  # the distribution and the regions
         cam = page.locator("[data-testid='stImage']").filter(has_text="gradcam on the photo").locator("img")
         cam.scroll_into_view_if_needed()
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cam.element_handle(), timeout=30_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cam.element_handle(), timeout=90_000)
         assert page.locator("[data-testid='stException']").count() == 0
         wait_until_idle(page)
         page.locator("[data-testid='stMain']").evaluate("el => el.scrollTo(0, 0)")
@@ -153,8 +153,9 @@ def test_analyze_a_photo(server, playwright, grace_hopper_path):
         # A bar clicked on the distribution chart becomes the bin the CAM explains.
         chart = page.locator("[data-testid='stPlotlyChart']").first
         chart.scroll_into_view_if_needed()
-        box = chart.locator(".nsewdrag").first.bounding_box()
-        page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.9)
+        bars = [b for b in (bar.bounding_box() for bar in chart.locator(".barlayer .point path").all()) if b]
+        tallest = max(bars, key=lambda b: b["height"])  # a bar that surely has area under the cursor
+        page.mouse.click(tallest["x"] + tallest["width"] / 2, tallest["y"] + tallest["height"] * 0.8)
         page.get_by_text(re.compile(r"Maps for target bin:\d+")).wait_for(timeout=90_000)
         wait_until_idle(page)
         assert page.locator("[data-testid='stException']").count() == 0
@@ -162,7 +163,7 @@ def test_analyze_a_photo(server, playwright, grace_hopper_path):
         page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
             files=[{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo"}])
         error = page.get_by_text("notes.jpg is not an image")
-        error.wait_for(timeout=30_000)
+        error.wait_for(timeout=90_000)
         error.scroll_into_view_if_needed()
         assert page.locator("[data-testid='stException']").count() == 0
         screenshot(page, "analyze_error")
@@ -220,8 +221,8 @@ def test_live_with_a_fake_camera(server, playwright, grace_hopper_path, tmp_path
                 page.wait_for_timeout(500)
         assert found, "no annotated frame (amber face box) arrived in the video"
         faces = page.locator("[data-testid='stMetric']").filter(has_text="Faces")
-        page.wait_for_function("el => /Faces\\s*1/.test(el.innerText)", arg=faces.element_handle(), timeout=30_000)
-        page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)  # the track table with the age
+        page.wait_for_function("el => /Faces\\s*1/.test(el.innerText)", arg=faces.element_handle(), timeout=90_000)
+        page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=90_000)  # the track table with the age
         page.wait_for_timeout(1500)
         assert page.locator("[data-testid='stException']").count() == 0
         screenshot(page, "live")

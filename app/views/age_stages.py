@@ -77,7 +77,7 @@ if st.button("Analyse", key="stages_run", type="primary"):
         try:
             with st.spinner("Explaining every face..."):
                 analysis = analyse_stages(get_explainer(), data, manifest, split.strip() or None, int(limit), method,
-                                          "expected", pipeline)
+                                          targets=("expected",), pipeline=pipeline)
         except ValueError as err:
             st.error(f"The analysis could not run: {err}.")
         else:

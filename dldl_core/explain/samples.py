@@ -30,10 +30,11 @@ class FaceSample:
 
 def weights_record(weights: Weights) -> dict[str, object]:
     """Which weights a result came from, without the machine's path: file name, sha256, input size, best epoch and
-    val metrics from the sidecar."""
+    the sidecar's headline (scalar) val metrics."""
     meta = weights.meta
+    metrics = {k: v for k, v in (meta.get("metrics") or {}).items() if isinstance(v, (int, float))}
     return {"file": weights.path.name, "sha256": meta.get("sha256"), "input_size": weights.preprocess.input_size,
-            "epoch": (meta.get("recipe") or {}).get("best_epoch"), "metrics": meta.get("metrics") or {}}
+            "epoch": (meta.get("recipe") or {}).get("best_epoch"), "metrics": metrics}
 
 
 def describe_weights(record: dict[str, object]) -> str:
