@@ -55,6 +55,13 @@ def test_bad_targets_fail_before_any_work(explainer, photo_folder):
         analyse_stages(explainer, folder, manifest, split=None, targets=[])
 
 
+def test_standard_error():
+    values = np.array([1.0, 2.0, 4.0, 7.0])
+    expected = values.std(ddof=1) / np.sqrt(len(values))
+    assert stages.standard_error(values.sum(), (values**2).sum(), len(values)) == pytest.approx(expected)
+    assert stages.standard_error(3.0, 9.0, 1) == 0.0
+
+
 def test_cam_mass_shares():
     regions = face_regions(template_keypoints(None, 100), 100)
     shares = cam_mass(np.ones((100, 100)), regions)
@@ -82,6 +89,8 @@ def test_stage_analysis_on_a_small_manifest(explainer, photo_folder, tmp_path, p
     for shares in senior["cam_mass"].values():
         assert all(v >= 0 for v in shares.values()) and sum(shares.values()) <= 1 + 1e-6
     assert len(senior["strips"]["delta_mae"]) == 7 and np.isfinite(senior["strips"]["delta_age"]).all()
+    assert len(senior["strips"]["delta_mae_se"]) == 7
+    assert all(r["delta_mae_se"] >= 0 for r in senior["regions"].values())
     assert analysis.mean_cam("60+", "predicted").shape == (stages.MAP_SIZE, stages.MAP_SIZE)
     assert analysis.mean_cam("60+", "predicted").max() == pytest.approx(1.0)
     assert analysis.mean_cam("0-3").max() == 0

@@ -54,6 +54,14 @@ def cam_mass(cam: np.ndarray, regions: FaceRegions) -> dict[str, float]:
 DEFAULT_TARGETS = ("expected", "younger", "predicted")  # what pushes older, what pushes younger, what supports it
 
 
+def standard_error(total: float, total_sq: float, n: int) -> float:
+    """Standard error of a mean from the sum and the sum of squares of n values (0 below two values)."""
+    if n < 2:
+        return 0.0
+    variance = max(total_sq - total**2 / n, 0.0) / (n - 1)
+    return float(np.sqrt(variance / n))
+
+
 @dataclass
 class StageAccumulator:
     """Running sums of one stage; CAM sums are kept per target."""
@@ -69,8 +77,10 @@ class StageAccumulator:
     delta: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
     abs_delta: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
     delta_error: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
+    delta_error_sq: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
     area: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
     strip_delta_error: np.ndarray = field(default_factory=lambda: np.zeros(len(STRIP_NAMES)))
+    strip_delta_error_sq: np.ndarray = field(default_factory=lambda: np.zeros(len(STRIP_NAMES)))
     strip_delta_age: np.ndarray = field(default_factory=lambda: np.zeros(len(STRIP_NAMES)))
 
     def __post_init__(self) -> None:
@@ -93,21 +103,29 @@ class StageAccumulator:
         for name, value in deltas.items():
             self.delta[name] += value
             self.abs_delta[name] += abs(value)
-            self.delta_error[name] += abs(age + value - face.age) - abs(age - face.age)
+            change = abs(age + value - face.age) - abs(age - face.age)
+            self.delta_error[name] += change
+            self.delta_error_sq[name] += change**2
         for name, value in regions.area_fractions().items():
             self.area[name] += value
-        self.strip_delta_error += np.abs(strip_ages - face.age) - abs(base_tta - face.age)
+        strip_change = np.abs(strip_ages - face.age) - abs(base_tta - face.age)
+        self.strip_delta_error += strip_change
+        self.strip_delta_error_sq += strip_change**2
         self.strip_delta_age += strip_ages - base_tta
 
     def summary(self) -> dict[str, Any]:
         n = max(self.n, 1)
+        se = {r: standard_error(self.delta_error[r], self.delta_error_sq[r], self.n) for r in REGION_NAMES}
         return {
             "n": self.n, "true_age_mean": self.true_age / n, "mae_no_flip": self.abs_error / n,
             "regions": {name: {"delta_age": self.delta[name] / n, "abs_delta_age": self.abs_delta[name] / n,
-                               "delta_mae": self.delta_error[name] / n, "area": self.area[name] / n}
+                               "delta_mae": self.delta_error[name] / n, "delta_mae_se": se[name],
+                               "area": self.area[name] / n}
                         for name in REGION_NAMES},
             "cam_mass": {t: {name: m / n for name, m in self.mass[t].items()} for t in self.targets},
             "strips": {"names": list(STRIP_NAMES), "delta_mae": (self.strip_delta_error / n).tolist(),
+                       "delta_mae_se": [standard_error(a, b, self.n) for a, b in
+                                        zip(self.strip_delta_error, self.strip_delta_error_sq)],
                        "delta_age": (self.strip_delta_age / n).tolist()},
         }
 
@@ -228,13 +246,15 @@ def stage_tables(analysis: StageAnalysis) -> str:
     rule = "|---|" + "---|" * len(stages)
     lines = [f"Weights {describe_weights(data['weights'])}; split {data['split'] or 'all'}, {data['faces']} faces, "
              f"{data['method']}.",
-             "", "Change of MAE (years) when a region is filled with the mean colour (no flip):", "", head, rule]
-    lines += [f"| {r} | " + " | ".join(f"{v['regions'][r]['delta_mae']:+.2f}" for v in stages.values()) + " |"
-              for r in REGION_NAMES]
-    lines += ["", "Change of MAE (years) per horizontal strip of the paper's protocol (flip averaged):", "",
-              head.replace("| region |", "| strip |"), rule]
-    lines += [f"| {i + 1} {name} | " + " | ".join(f"{v['strips']['delta_mae'][i]:+.2f}" for v in stages.values())
-              + " |" for i, name in enumerate(STRIP_NAMES)]
+             "", "Change of MAE (years, +- 1 standard error) when a region is filled with the mean colour (no flip):",
+             "", head, rule]
+    lines += [f"| {r} | " + " | ".join(f"{v['regions'][r]['delta_mae']:+.2f} +- {v['regions'][r]['delta_mae_se']:.2f}"
+                                       for v in stages.values()) + " |" for r in REGION_NAMES]
+    lines += ["", "Change of MAE (years, +- 1 standard error) per horizontal strip of the paper's protocol (flip "
+              "averaged):", "", head.replace("| region |", "| strip |"), rule]
+    lines += [f"| {i + 1} {name} | " + " | ".join(
+        f"{v['strips']['delta_mae'][i]:+.2f} +- {v['strips']['delta_mae_se'][i]:.2f}" for v in stages.values()) + " |"
+        for i, name in enumerate(STRIP_NAMES)]
     for t in data["targets"]:
         lines += ["", f"CAM mass per region for target `{t}`, relative to the region's area (1 = as much as its area):",
                   "", head, rule]
