@@ -38,7 +38,8 @@ def device_label(device: torch.device) -> str:
 
 @st.cache_resource(show_spinner="Loading the face detector and the network...")
 def _load_predictor(path: str) -> Predictor:
-    return Predictor(path, device="auto")
+    # onnxruntime runs the network on the CPU where it is installed (faster there, docs/performance.md); else torch.
+    return Predictor(path, device="auto", backend="auto")
 
 
 def get_predictor() -> Predictor | None:

@@ -5,6 +5,7 @@ grace_hopper.jpg) drifting sideways over a plain background, as a webcam would s
 
     python benchmarks/bench_live.py                      # shipped weights (or DLDL_WEIGHTS), 2 threads, flip-TTA on
     python benchmarks/bench_live.py --weights W.safetensors --threads 2 --frames 300 --json
+    python benchmarks/bench_live.py --backend torch          # the network on torch instead of onnxruntime
 
 ``cpu_share`` is the process's CPU time over wall time divided by the threads: well below 1 means other processes
 took the CPU and the fps is a lower bound.
@@ -51,9 +52,10 @@ def webcam_frames(n: int, size: tuple[int, int] = (640, 480)) -> list[np.ndarray
     return frames
 
 
-def run(weights: str | None, threads: int, frames: int, warmup: int, tta: bool, cam: bool) -> dict:
+def run(weights: str | None, threads: int, frames: int, warmup: int, tta: bool, cam: bool,
+        backend: str = "auto") -> dict:
     torch.set_num_threads(threads)
-    predictor = Predictor(weights, device="cpu", tta=tta)
+    predictor = Predictor(weights, device="cpu", tta=tta, backend=backend)
     live = LiveProcessor(predictor, cam=gradcam_function(predictor) if cam else None)
     live.cam_enabled = cam
     clip = webcam_frames(60)
@@ -71,6 +73,7 @@ def run(weights: str | None, threads: int, frames: int, warmup: int, tta: bool, 
     fps = frames / wall
     return {"fps": round(fps, 2), "goal_fps": GOAL_FPS, "meets_goal": fps >= GOAL_FPS, "frames": frames,
             "faces_per_frame": round(faces / frames, 2), "threads": threads, "tta": tta, "gradcam": cam,
+            "backend": predictor.network.name,
             "weights": str(predictor.weights.path.name), "parameters": predictor.weights.meta.get("num_parameters"),
             "input_size": predictor.preprocess.input_size,
             "latency_ms": {k: round(v, 2) for k, v in stats.latency_ms.items()},
@@ -86,16 +89,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
     parser.add_argument("--gradcam", action="store_true", help="with the Grad-CAM overlay on the face")
+    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
+                        help="where the network runs; auto (the app's choice): onnxruntime when installed")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    result = run(args.weights, args.threads, args.frames, args.warmup, not args.no_tta, args.gradcam)
+    result = run(args.weights, args.threads, args.frames, args.warmup, not args.no_tta, args.gradcam, args.backend)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         lat = ", ".join(f"{k} {v:.1f}" for k, v in result["latency_ms"].items())
         print(f"{result['fps']:.1f} fps over {result['frames']} frames of 640x480 ({result['faces_per_frame']} faces "
               f"per frame), {args.threads} threads, TTA {'on' if result['tta'] else 'off'}, Grad-CAM "
-              f"{'on' if result['gradcam'] else 'off'}, {result['weights']} at {result['input_size']} px; goal "
+              f"{'on' if result['gradcam'] else 'off'}, {result['weights']} at {result['input_size']} px on "
+              f"{result['backend']}; goal "
               f">= {GOAL_FPS:g} fps: {'met' if result['meets_goal'] else 'NOT met'}")
         print(f"latency per stage (ms, moving average): {lat}; CPU share {result['cpu_share']:.2f}")
     return 0

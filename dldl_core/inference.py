@@ -6,6 +6,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -51,15 +52,18 @@ def autocast_for(device: torch.device, enabled: bool | None = None):
 
 @torch.inference_mode()
 def estimate(model: AgeNet, faces: torch.Tensor, preprocess: Preprocess, objective: Objective | str = "dldl_v2",
-             tta: bool = True, amp: bool | None = None) -> AgeEstimate:
-    """(B, 3, S, S) uint8 aligned faces -> estimates; with ``tta`` the mean of the image and its mirror."""
+             tta: bool = True, amp: bool | None = None,
+             network: Callable[[torch.Tensor], torch.Tensor] | None = None) -> AgeEstimate:
+    """(B, 3, S, S) uint8 aligned faces -> estimates; with ``tta`` the mean of the image and its mirror.
+
+    ``network`` runs the forward pass in place of ``model`` (a backend from dldl_core.backends)."""
     objective = get_objective(objective) if isinstance(objective, str) else objective
     device = next(model.parameters()).device
     x = preprocess.normalize(faces.to(device))
     if tta:
         x = torch.cat([x, x.flip(-1)])
     with autocast_for(device, amp):
-        out = model(x).float()
+        out = (network or model)(x).float()
     read = objective.readout(out, model.support)
     b = faces.shape[0]
     if not tta:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from dldl_core import labels
+from dldl_core.backends import create_network
 from dldl_core.data import resize_transform
 from dldl_core.face import Face, FaceDetector, align_face
 from dldl_core.images import load_rgb
@@ -61,13 +62,15 @@ class Predictor:
     """Loads weights and the face detector once; thread-safe for concurrent ``predict_*`` calls."""
 
     def __init__(self, weights: str | os.PathLike | Weights | None = None, device: str = "auto", tta: bool = True,
-                 min_face_confidence: float = 0.5) -> None:
+                 min_face_confidence: float = 0.5, backend: str = "torch") -> None:
+        """``backend``: where the network runs, ``torch``, ``onnxruntime`` (CPU) or ``auto`` (dldl_core.backends)."""
         self.device = pick_device(device)
         self.weights = weights if isinstance(weights, Weights) else load_weights(weights, self.device)
         self.model = self.weights.model.to(self.device).to(memory_format=torch.channels_last).eval()
         self.preprocess = self.weights.preprocess
         self.objective = get_objective(self.weights.objective)
         self.tta = tta
+        self.network = create_network(self.model, self.preprocess.input_size, backend, self.device)
         self.detector = FaceDetector(min_face_confidence)
         self._resize = resize_transform(self.preprocess.input_size)
 
@@ -90,7 +93,7 @@ class Predictor:
 
     def estimate_chips(self, chips: list[np.ndarray], tta: bool | None = None) -> AgeEstimate:
         return estimate(self.model, self.to_input(chips), self.preprocess, self.objective,
-                        tta=self.tta if tta is None else tta)
+                        tta=self.tta if tta is None else tta, network=self.network)
 
     def detect(self, rgb: np.ndarray, max_faces: int | None = None) -> list[Face]:
         template = self.preprocess.template

@@ -1,0 +1,119 @@
+"""Markdown tables of a benchmark result, written between ``<!-- bench:NAME:begin -->`` / ``:end -->`` markers so
+that one command regenerates every table of docs/performance.md."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+PARTS = ("environment", "stages", "forward", "runtimes")  # the blocks every run writes; "peer" with --peer
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _ms(v: float) -> str:
+    return f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 1000 else f"{v:.0f}"
+
+
+def environment_block(result: dict[str, Any], command: str) -> str:
+    env = result["environment"]
+    return (f"Command: `{command}`\n\n"
+            f"Measured on {env['cpu']} ({env['cores']} cores), device `{env['device']}`, {env['threads']} torch "
+            f"threads, torch {env['torch']}, onnxruntime {env['onnxruntime'] or 'not installed'}, bf16 "
+            f"{'used' if env['bf16_fast'] else 'not used (not native here)'}; load average at the start "
+            f"{env['load_average']}. Each figure is the median of {result['repeat']} timed calls after "
+            f"{result['warmup']} warm-up calls.")
+
+
+def stages_block(result: dict[str, Any]) -> str:
+    rows = [[r["stage"], r["name"], _ms(r["median_ms"]), _ms(r["min_ms"]), _ms(r["per_item_ms"]),
+             f"{r['items_per_s']:.1f}"] for r in result["stages"] if r["stage"] != "forward"]
+    return _table(["stage", "what", "median ms", "min ms", "ms per item", "items/s"], rows)
+
+
+def forward_block(result: dict[str, Any]) -> str:
+    peak = result["peak_gflops"]
+    rows = [[r["arch"], r["input_size"], r["batch"], r["precision"], _ms(r["median_ms"]), _ms(r["per_item_ms"]),
+             f"{r['items_per_s']:.1f}", f"{r['gflops_per_image']:.3f}", f"{r['achieved_gflops']:.1f}",
+             f"{100 * r['peak_fraction']:.1f} %"] for r in result["stages"] if r["stage"] == "forward"]
+    flops = ", ".join(f"{k.replace('@', ' at ')} px {v / 1e9:.3f}" for k, v in result["flops_per_image"].items())
+    return (_table(["network", "input px", "batch", "precision", "median ms", "ms per image", "images/s",
+                    "GFLOP per image", "achieved GFLOP/s", "of matmul peak"], rows)
+            + f"\n\nMeasured matrix-multiply peak in the same run (1024x1024 @ 1024x1024, median): "
+            + ", ".join(f"{p} {v:.1f} GFLOP/s" for p, v in peak.items())
+            + f". FLOPs per image (a multiply-add counts 2; convolutions and the linear head only): {flops} GFLOP.")
+
+
+def runtimes_block(runtimes: dict[str, Any]) -> str:
+    if not runtimes.get("available"):
+        return f"Not measured: {runtimes.get('reason')}."
+    rows = [[r["batch"], _ms(r["torch"]["median_ms"]), _ms(r["onnxruntime"]["median_ms"]), f"{r['speedup']:.2f}x",
+             f"{r['max_abs_diff']:.1e}"] for r in runtimes["rows"]]
+    verdict = ("onnxruntime is faster by more than the required margin at every batch size" if
+               runtimes["onnxruntime_wins"] else "onnxruntime does not beat torch by the required margin")
+    return (_table(["batch", "torch ms", "onnxruntime ms", "torch / onnxruntime", "max abs diff of the distribution"],
+                   rows)
+            + f"\n\n{runtimes['input_size']} px input, {runtimes['threads']} threads, onnxruntime "
+              f"{runtimes['onnxruntime']}; margin required {runtimes['win_margin']:.2f}x: {verdict}.")
+
+
+def peer_block(peer: dict[str, Any]) -> str:
+    if not peer.get("available"):
+        return f"Not measured: {peer.get('reason')}."
+    photos = _table(
+        ["photo", "ours faces", "ours ms", "ours faces/s", "peer faces", "peer ms", "peer faces/s", "peer ms / ours ms"],
+        [[p["photo"] + " " + p["size"], p["ours"]["faces"], _ms(p["ours"]["median_ms"]),
+          f"{p['ours']['faces_per_s']:.1f}", p["peer"]["faces"], _ms(p["peer"]["median_ms"]),
+          f"{p['peer']['faces_per_s']:.1f}", f"{p['speed_ratio']:.2f}"] for p in peer["photos"]])
+    faces = peer["faces"]
+    keys = [k for k in ("mae", "mae_age_le_80") if k in faces["ours"]]
+    rows = [[who, f"{faces[who]['faces_per_s']:.1f}", _ms(faces[who]["wall_ms_per_face"]),
+             _ms(faces[who]["cpu_ms_per_face"])] + [f"{faces[who][k]:.2f}" for k in keys] for who in ("ours", "peer")]
+    header = ["system", "faces/s", "wall ms per face", "CPU ms per face"] + [
+        {"mae": "MAE", "mae_age_le_80": f"MAE, ages <= 80 ({faces.get('faces_age_le_80')} faces)"}[k] for k in keys]
+    return (f"{peer['package']} {peer['version']} (1 onnxruntime thread, its fixed setting) against ours "
+            f"({peer['ours_threads']} threads, {peer['ours_backend']}, flip-TTA {'on' if peer['ours_tta'] else 'off'})."
+            f"\n\nPhotos end to end, each system with its own detector:\n\n{photos}\n\n"
+            f"The same face crops ({faces['source']}), one at a time, interleaved; peer time / our time "
+            f"{faces['speed_ratio']:.2f}:\n\n" + _table(header, rows))
+
+
+def blocks(result: dict[str, Any], command: str) -> dict[str, str]:
+    """Marker name -> markdown, for the parts present in ``result``."""
+    out = {}
+    if "stages" in result:
+        out.update(environment=environment_block(result, command), stages=stages_block(result),
+                   forward=forward_block(result))
+    if "runtimes" in result:
+        out["runtimes"] = f"Command: `{command}`\n\n" + runtimes_block(result["runtimes"])
+    if "peer" in result:
+        out["peer"] = f"Command: `{command}`\n\n" + peer_block(result["peer"])
+    return out
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"<!-- bench:{name}:begin -->.*?<!-- bench:{name}:end -->", re.S)
+
+
+def check_markers(path: str | os.PathLike, names: list[str]) -> None:
+    """A ValueError naming the first of ``names`` whose markers ``path`` lacks (checked before a long run)."""
+    text = Path(path).read_text()
+    for name in names:
+        if not _pattern(name).search(text):
+            raise ValueError(f"{path} has no <!-- bench:{name}:begin --> ... <!-- bench:{name}:end --> markers")
+
+
+def write_blocks(path: str | os.PathLike, new: dict[str, str]) -> list[str]:
+    """Replace the text between each ``<!-- bench:NAME:begin -->`` and ``<!-- bench:NAME:end -->`` of ``path``;
+    returns the names written. A name without markers in the file is a ValueError."""
+    check_markers(path, list(new))
+    text = Path(path).read_text()
+    for name, body in new.items():
+        block = f"<!-- bench:{name}:begin -->\n{body}\n<!-- bench:{name}:end -->"
+        text = _pattern(name).sub(lambda _: block, text)
+    Path(path).write_text(text)
+    return list(new)

