@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if not args.verbose:  # Pillow logs lines of its own about a malformed file; the user error says it in one line
+        logging.getLogger("PIL").setLevel(logging.CRITICAL)
     try:
         return int(args.run(args) or 0)
     except USER_ERRORS as err:

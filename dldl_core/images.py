@@ -29,6 +29,7 @@ def open_image(source: str | os.PathLike | bytes | io.IOBase, name: str | None =
         raise ImageError(f"{label}: no such file")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about corrupt EXIF, truncated TIFF tags...: not the user's
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(source)
             w, h = image.size
@@ -38,15 +39,21 @@ def open_image(source: str | os.PathLike | bytes | io.IOBase, name: str | None =
                 raise ImageError(f"{label} has no pixels")
             image.seek(0)  # first frame of an animation
             image.load()
-    except ImageError:
+            return to_rgb(image)
+    except (ImageError, MemoryError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{label} is too large to decode safely (a decompression bomb?)") from None
     except UnidentifiedImageError:
         raise ImageError(f"{label} is not an image Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"{label} could not be decoded ({str(err).strip() or type(err).__name__})") from None
-    return to_rgb(image)
+    except Exception as err:  # noqa: BLE001 - Pillow's plugins raise other types on a malformed file too (fuzzing
+        # found a TypeError from a TIFF's strip offsets and a struct.error from a JPEG's EXIF): all mean "corrupt"
+        raise ImageError(f"{label} could not be decoded ({_one_line(err)})") from None
+
+
+def _one_line(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    return text[:200] or type(err).__name__
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -104,3 +104,80 @@ def test_fuzz_corrupted_jpeg_never_crashes(grace_hopper_path, position, value):
         load_rgb(bytes(data), "corrupt.jpg")
     except ImageError:
         pass
+
+
+def _seed_files() -> dict[str, bytes]:
+    """Small real files (Grace Hopper at 64x75) in every format the app accepts, the JPEG and TIFF with EXIF."""
+    from matplotlib import cbook
+
+    photo = Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB").reduce(8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    exif[0x010F] = "Camera"  # Make
+    return {"jpeg": _encode(photo, "JPEG", quality=90, exif=exif.tobytes()),
+            "tiff": _encode(photo, "TIFF", exif=exif.tobytes()),
+            "png": _encode(photo, "PNG"),
+            "png16": _encode(Image.fromarray(np.asarray(photo.convert("L"), np.uint16) * 257), "PNG"),
+            "gif": _encode(photo.quantize(64), "GIF", save_all=True, append_images=[photo.rotate(90).quantize(64)]),
+            "webp": _encode(photo, "WEBP"),
+            "bmp": _encode(photo, "BMP")}
+
+
+SEEDS = _seed_files()
+
+
+def _load_or_image_error(data: bytes) -> None:
+    """The loading contract: an (H, W, 3) uint8 array or an ImageError of one line, nothing else."""
+    try:
+        rgb = load_rgb(data, "mutated")
+    except ImageError as err:
+        assert str(err).startswith("mutated") and "\n" not in str(err)
+        return
+    assert rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.dtype == np.uint8 and rgb.size > 0
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "tiff"])
+def test_every_bit_flip_in_the_header_gives_an_array_or_an_image_error(kind):
+    """Exhaustive over the first 128 bytes (the EXIF block and the TIFF directory): these flips once escaped as a
+    struct.error (JPEG EXIF, byte 41) and a TypeError (TIFF strip offsets, byte 84)."""
+    data = SEEDS[kind]
+    for position in range(128):
+        for bit in range(8):
+            mutated = bytearray(data)
+            mutated[position] ^= 1 << bit
+            _load_or_image_error(bytes(mutated))
+
+
+@st.composite
+def mutated_files(draw):
+    """A real file with one to four mutations: truncation, bit flips, overwritten runs, a splice of another
+    format's bytes, inserted or deleted bytes."""
+    data = bytearray(SEEDS[draw(st.sampled_from(sorted(SEEDS)))])
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["truncate", "flip", "overwrite", "splice", "insert", "delete"]))
+        at = draw(st.integers(0, max(0, len(data) - 1)))
+        if op == "truncate":
+            data = data[:at]
+        elif op == "flip" and data:
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif op == "overwrite":
+            run = draw(st.binary(min_size=1, max_size=16))
+            data[at:at + len(run)] = run
+        elif op == "splice":
+            other = SEEDS[draw(st.sampled_from(sorted(SEEDS)))]
+            data = data[:at] + other[draw(st.integers(0, len(other) - 1)):]
+        elif op == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=16))
+        elif op == "delete":
+            del data[at:at + draw(st.integers(1, 64))]
+    return bytes(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(mutated_files())
+def test_fuzz_mutated_real_files_give_an_array_or_an_image_error(data):
+    import time
+
+    start = time.perf_counter()
+    _load_or_image_error(data)
+    assert time.perf_counter() - start < 5  # small files: a slow decode would mean a pathological loop
