@@ -32,6 +32,17 @@ class AugmentConfig:
         return asdict(self)
 
 
+def augment_preset(name: str) -> AugmentConfig:
+    """``paper``: the DLDL-v2 recipe; ``light``: half its rotation, shift, rescale, jitter and grayscale rate, for
+    small networks that underfit under the full recipe."""
+    if name == "paper":
+        return AugmentConfig()
+    if name == "light":
+        return AugmentConfig(grayscale=0.25, rotation=7.5, scale=(0.95, 1.05), shift=0.03,
+                             brightness=0.2, contrast=0.2, saturation=0.2)
+    raise ValueError(f"unknown augmentation preset {name!r}: choose paper or light")
+
+
 def _uniform(n: int, lo: float, hi: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
     return torch.rand(n, generator=generator, device=device) * (hi - lo) + lo
 

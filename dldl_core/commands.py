@@ -22,6 +22,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-age", type=float, default=116.0, help="last bin of the age support")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training rows")
     p.add_argument("--init", default=None, help="start from these weights (e.g. at a larger input size)")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="decay of a moving average of the weights that is validated and kept (e.g. 0.998); 0: off")
+    p.add_argument("--augment", choices=("paper", "light"), default="paper",
+                   help="paper: the DLDL-v2 recipe; light: half its rotation, shift, rescale and colour jitter")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--no-cache", action="store_true", help="decode images every epoch instead of caching them")
@@ -34,6 +38,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 @command("train", "Train ThinAgeNet or TinyAgeNet on a manifest of face images.")
 @arguments(_train_args)
 def train_command(args: argparse.Namespace) -> int:
+    from dldl_core.augment import augment_preset
     from dldl_core.train import TrainConfig, train
 
     if args.input_size % 32:
@@ -44,7 +49,7 @@ def train_command(args: argparse.Namespace) -> int:
                          objective=args.objective, lam=args.lam, sigma=args.sigma, input_size=args.input_size,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          warmup_epochs=args.warmup_epochs, max_age=args.max_age, limit=args.limit, init=args.init,
-                         seed=args.seed, device=args.device, cache=not args.no_cache, workers=args.workers,
+                         ema=args.ema, augment=augment_preset(args.augment), seed=args.seed, device=args.device, cache=not args.no_cache, workers=args.workers,
                          progress=not args.no_progress)
     path = train(config, resume=args.resume)
     print(f"weights written to {path}")

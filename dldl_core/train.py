@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
@@ -57,6 +58,7 @@ class TrainConfig:
     val_split: str = "val"
     limit: int | None = None  # use only the first N training samples (smoke tests)
     init: str | None = None  # start from these weights (e.g. fine-tuning at a larger input size)
+    ema: float = 0.0  # decay of an exponential moving average of the weights, validated and saved instead; 0: off
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     seed: int = 0
     device: str = "auto"
@@ -179,10 +181,13 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     start_epoch, best_mae, history = 0, math.inf, []
     if config.init:
         model.load_state_dict(load_weights(config.init).model.state_dict())
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema else None
     if resume and paths["checkpoint"].is_file():
         state = torch.load(paths["checkpoint"], map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
         start_epoch, best_mae = state["epoch"], state["best_mae"]
         torch.set_rng_state(state["rng"])
         history = [json.loads(l) for l in paths["log"].read_text().splitlines()] if paths["log"].is_file() else []
@@ -219,6 +224,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             optimizer.step()
+            if ema is not None:
+                ema.update_parameters(model)
             n = images.shape[0]
             seen += n
             for k, v in terms.items():
@@ -229,14 +236,15 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                                   "lr": optimizer.param_groups[0]["lr"], "train_img_per_s": seen * world / elapsed,
                                   "epoch_s": elapsed}
         if rank == 0:
+            kept = ema.module if ema is not None else model  # the network that is validated and saved
             if val_set is not None:
-                pred, true = evaluate_dataset(model, val_set, preprocess, objective, amp=config.amp)
+                pred, true = evaluate_dataset(kept, val_set, preprocess, objective, amp=config.amp)
                 record.update(val_mae=metrics.mae(pred, true), val_cs5=metrics.cs_at(pred, true, 5))
             score = record.get("val_mae", record["total"])
             improved = score < best_mae
             if improved:
                 best_mae = score
-                save_weights(model, paths["weights"], preprocess, config.objective,
+                save_weights(kept, paths["weights"], preprocess, config.objective,
                              {"recipe": {**config.to_dict(), "best_epoch": epoch + 1},
                               "metrics": {"val_mae_chip_tta": record.get("val_mae"),
                                           "val_cs5_chip_tta": record.get("val_cs5")}})
@@ -246,7 +254,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 f.write(json.dumps(record) + "\n")
             ckpt_tmp = paths["checkpoint"].with_suffix(".tmp")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
-                        "best_mae": best_mae, "rng": torch.get_rng_state()}, ckpt_tmp)
+                        "best_mae": best_mae, "rng": torch.get_rng_state(),
+                        **({"ema": ema.state_dict()} if ema is not None else {})}, ckpt_tmp)
             os.replace(ckpt_tmp, paths["checkpoint"])
             msg = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
             tqdm.write(msg)

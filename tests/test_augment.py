@@ -33,3 +33,16 @@ def test_grayscale_makes_channels_equal():
     config = AugmentConfig(flip=0, grayscale=1.0, rotation=0, scale=(1, 1), shift=0)
     out = augment_batch(_batch(), config)
     assert torch.allclose(out[:, 0], out[:, 1]) and torch.allclose(out[:, 1], out[:, 2])
+
+
+def test_light_preset_halves_the_paper_recipe_and_unknown_names_are_refused():
+    import pytest
+
+    from dldl_core.augment import augment_preset
+
+    paper, light = augment_preset("paper"), augment_preset("light")
+    assert paper == AugmentConfig()
+    assert light.rotation == paper.rotation / 2 and light.brightness == paper.brightness / 2
+    assert light.flip == paper.flip  # mirroring a face never changes its age
+    with pytest.raises(ValueError, match="paper or light"):
+        augment_preset("strong")

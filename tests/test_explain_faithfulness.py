@@ -4,26 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from dldl_core.explain.faithfulness import (auc, cell_order, cell_scores, evaluate_faithfulness,
                                             faithfulness_report, perturbation_curves, random_map, rank_map,
                                             road_scores)
 from dldl_core.explain.targets import ExpectedAgeTarget
-
-SIZE = 32
-
-
-class PatchAgeNet(nn.Module):
-    """Age depends only on channel 0 in rows 8-15, columns 16-23 (a stand-in with a known answer)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.register_buffer("support", torch.arange(0, 101, dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = x[:, 0, 8:16, 16:24].mean(dim=(1, 2))
-        return -((self.support[None] - (50 + 20 * s[:, None])) ** 2) / 50
+from stand_ins import SIZE, PatchAgeNet
 
 
 def patch_map() -> np.ndarray:

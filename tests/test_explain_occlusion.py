@@ -4,24 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from dldl_core.explain.occlusion import (box_masks, coverage_average, occlude, region_occlusion,
                                          sliding_window_occlusion, strip_masks, strip_occlusion, window_boxes)
-
-SIZE = 32
-
-
-class PatchAgeNet(nn.Module):
-    """A stand-in network whose age depends only on the mean of channel 0 in rows 8-15, columns 16-23."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.register_buffer("support", torch.arange(0, 101, dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = x[:, 0, 8:16, 16:24].mean(dim=(1, 2))  # (B,)
-        return -((self.support[None] - (50 + 20 * s[:, None])) ** 2) / 50  # (B, K), peak at 50 + 20 s
+from stand_ins import SIZE, PatchAgeNet
 
 
 @pytest.fixture

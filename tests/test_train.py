@@ -63,3 +63,22 @@ def test_the_alignment_template_is_measured_on_the_training_chips(tmp_path, utkf
     assert pre.chip_size == 200 and pre.template is not None and len(pre.template) == 6
     (rx, ry), (lx, ly), (nx, ny), (mx, my) = pre.template[:4]
     assert rx < nx < lx and max(ry, ly) < ny < my  # eyes, then nose, then mouth, from top to bottom
+
+
+def test_ema_weights_are_the_ones_validated_saved_and_resumed(tmp_path, photo_folder):
+    import torch
+
+    folder, manifest = photo_folder
+    out = tmp_path / "ema.safetensors"
+    config = TrainConfig(data=str(folder), manifest=str(manifest), out=str(out), input_size=64, epochs=1,
+                         batch_size=2, lr=1e-2, ema=0.5, cache_dir=str(tmp_path / "cache"), progress=False)
+    train(config)
+    state = torch.load(out_paths(out)["checkpoint"], weights_only=True)
+    saved = load_weights(out).model.state_dict()
+    averaged = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
+    raw = state["model"]
+    name = next(k for k in saved if k.endswith("weight") and saved[k].dim() == 4)
+    assert torch.equal(saved[name], averaged[name])  # the averaged network is the one kept
+    assert not torch.equal(raw[name], averaged[name])  # and it differs from the last step's weights
+    train(dataclasses.replace(config, epochs=2), resume=True)
+    assert [json.loads(l)["epoch"] for l in out_paths(out)["log"].read_text().splitlines()] == [1, 2]
