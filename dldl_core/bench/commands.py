@@ -21,6 +21,9 @@ def _int_list(text: str) -> tuple[int, ...]:
 def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", default=None, help="weights file (.safetensors); default: the shipped weights")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: CUDA when present")
+    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
+                   help="where the predictor runs the network (auto: as the app, onnxruntime on the CPU); the Live "
+                        "rows are timed with every backend available")
     p.add_argument("--threads", type=int, default=2, help="torch (and onnxruntime) CPU threads")
     p.add_argument("--repeat", type=int, default=10, help="timed calls per figure; the median is reported")
     p.add_argument("--warmup", type=int, default=2, help="untimed calls before each figure")
@@ -87,7 +90,7 @@ def bench_command(args: argparse.Namespace) -> int:
     config = SuiteConfig(repeat=args.repeat, warmup=args.warmup, archs=tuple(args.archs.split(",")),
                          sizes=args.sizes, batches=args.batches)
     result: dict[str, Any]
-    with Predictor(args.weights, device=args.device) as predictor:
+    with Predictor(args.weights, device=args.device, backend=args.backend) as predictor:
         result = run_suite(predictor, config)
         result["runtimes"] = compare_runtimes(predictor.weights, first_chip_input(predictor), args.threads,
                                               max(args.repeat, 20), args.warmup)

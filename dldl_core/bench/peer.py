@@ -76,41 +76,43 @@ def labelled_chips(manifest: str | os.PathLike | None, data: str | os.PathLike |
             ages.append(sample.age)
         except ImageError:
             continue
-    return chips, np.asarray(ages, np.float64), f"{len(chips)} crops drawn from split {split!r} of {Path(manifest).name}"
+    description = f"{len(chips)} crops drawn from split {split!r} of {Path(manifest).name}"
+    return chips, np.asarray(ages, np.float64), description
+
+
+SYSTEMS = ("ours", "ours_no_flip", "peer")  # ours as the app runs it (flip-TTA), ours on one forward, the peer
 
 
 def compare_faces(predictor: Predictor, peer: Any, chips: list[np.ndarray], ages: np.ndarray | None,
                   warmup: int) -> dict[str, Any]:
-    """Both systems on the same crops, one at a time and interleaved (so load on the machine hits both alike)."""
+    """Every system on the same crops, one at a time and interleaved (so load on the machine hits all alike)."""
+    systems = {"ours": lambda chip: float(predictor.estimate_chips([chip], tta=True).age[0]),
+               "ours_no_flip": lambda chip: float(predictor.estimate_chips([chip], tta=False).age[0]),
+               "peer": lambda chip: float(peer.age(chip)["value"])}
     for chip in chips[:warmup]:
-        predictor.estimate_chips([chip])
-        peer.age(chip)
-    ours_pred, peer_pred = [], []
-    wall = {"ours": 0.0, "peer": 0.0}
-    cpu = {"ours": 0.0, "peer": 0.0}
+        for run in systems.values():
+            run(chip)
+    preds: dict[str, list[float]] = {k: [] for k in systems}
+    wall, cpu = dict.fromkeys(systems, 0.0), dict.fromkeys(systems, 0.0)
     for chip in chips:
-        t0, c0 = time.perf_counter(), time.process_time()
-        ours_pred.append(float(predictor.estimate_chips([chip]).age[0]))
-        t1, c1 = time.perf_counter(), time.process_time()
-        peer_pred.append(float(peer.age(chip)["value"]))
-        t2, c2 = time.perf_counter(), time.process_time()
-        wall["ours"] += t1 - t0
-        wall["peer"] += t2 - t1
-        cpu["ours"] += c1 - c0
-        cpu["peer"] += c2 - c1
+        for name, run in systems.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            preds[name].append(run(chip))
+            wall[name] += time.perf_counter() - t0
+            cpu[name] += time.process_time() - c0
     n = len(chips)
     result: dict[str, Any] = {"faces": n, "speed_ratio": round(wall["peer"] / wall["ours"], 3)}
-    for who, pred in (("ours", ours_pred), ("peer", peer_pred)):
-        entry = {"faces_per_s": round(n / wall[who], 2), "wall_ms_per_face": round(wall[who] * 1e3 / n, 3),
-                 "cpu_ms_per_face": round(cpu[who] * 1e3 / n, 3)}
+    within = ages <= PEER_MAX_AGE if ages is not None else None
+    for name in systems:
+        entry = {"faces_per_s": round(n / wall[name], 2), "wall_ms_per_face": round(wall[name] * 1e3 / n, 3),
+                 "cpu_ms_per_face": round(cpu[name] * 1e3 / n, 3)}
         if ages is not None:
-            errors = np.abs(np.asarray(pred) - ages)
-            within = ages <= PEER_MAX_AGE
+            errors = np.abs(np.asarray(preds[name]) - ages)
             entry["mae"] = round(float(errors.mean()), 3)
             entry[f"mae_age_le_{PEER_MAX_AGE}"] = round(float(errors[within].mean()), 3) if within.any() else None
-        result[who] = entry
+        result[name] = entry
     if ages is not None:
-        result[f"faces_age_le_{PEER_MAX_AGE}"] = int((ages <= PEER_MAX_AGE).sum())
+        result[f"faces_age_le_{PEER_MAX_AGE}"] = int(within.sum())
     return result
 
 

@@ -14,7 +14,7 @@ import torch
 from dldl_core.bench.flops import flops_per_image
 from dldl_core.bench.peak import matmul_peak_gflops
 from dldl_core.bench.photos import photo_files, webcam_frames
-from dldl_core.bench.timing import Timing, time_call
+from dldl_core.bench.timing import Timing, time_call, time_interleaved
 from dldl_core.face import align_face
 from dldl_core.images import load_rgb
 from dldl_core.inference import autocast_for, bf16_is_fast
@@ -110,12 +110,12 @@ def pipeline_rows(predictor: Predictor, config: SuiteConfig) -> list[dict[str, A
     """Decode, detect and align on each bundled photo; then, on the first photo's face, the estimate with and
     without flip-TTA, Grad-CAM, region occlusion and the Live frame loop on webcam-like frames."""
     from dldl_core.explain.explainer import Explainer
-    from dldl_core.live import LiveProcessor, gradcam_function
 
     device, rows = predictor.device, []
     template, chip_size = predictor.preprocess.template, predictor.preprocess.chip_size
-    photos = {name: load_rgb(data) for name, data in photo_files().items()}
-    for name, data in photo_files().items():
+    files = photo_files()
+    photos = {name: load_rgb(data) for name, data in files.items()}
+    for name, data in files.items():
         rgb = photos[name]
         size = f"{rgb.shape[1]}x{rgb.shape[0]}"
         rows.append(row("decode", f"{name} JPEG {size}", time_call(lambda: load_rgb(data), config.repeat,
@@ -129,7 +129,10 @@ def pipeline_rows(predictor: Predictor, config: SuiteConfig) -> list[dict[str, A
                                       config.warmup)))
     rgb = photos["grace_hopper"]
     face = predictor.predict_rgb(rgb)[0]
-    timed: Callable[[Callable[[], object]], Timing] = lambda fn: time_call(fn, config.repeat, config.warmup, device)
+
+    def timed(fn: Callable[[], object]) -> Timing:
+        return time_call(fn, config.repeat, config.warmup, device)
+
     backend = predictor.network.name
     rows.append(row("estimate", f"one face, no flip ({backend})", timed(lambda: predictor.estimate_chips(
         [face.chip], tta=False)), backend=backend))
@@ -140,21 +143,45 @@ def pipeline_rows(predictor: Predictor, config: SuiteConfig) -> list[dict[str, A
     rows.append(row("gradcam", "one face, target expected age", timed(lambda: explainer.cam(face, "gradcam"))))
     rows.append(row("region_occlusion", f"one face, {len(regions.names)} regions in one batch",
                     timed(lambda: explainer.region_deltas(face, regions))))
-    frames = webcam_frames(rgb)
-    for name in live_backends(predictor, config):
-        live_predictor = predictor if name == backend else Predictor(predictor.weights, device=str(device),
-                                                                     tta=predictor.tta, backend=name)
-        for cam in (False, True):
-            live = LiveProcessor(live_predictor, cam=gradcam_function(live_predictor, explainer=explainer))
-            live.cam_enabled = cam
-            clip = itertools.cycle(frames)
-            timing = time_call(lambda: live.process(next(clip)), max(config.repeat, 2 * live.cam_every),
-                               config.warmup, device)
-            label = "640x480, one face, flip-TTA" + (", Grad-CAM overlay every 2nd frame" if cam else "")
-            rows.append(row("live_frame", f"{label} ({name})", timing, backend=name, gradcam=cam))
-        if live_predictor is not predictor:
-            live_predictor.close()
+    rows += live_rows(predictor, explainer, webcam_frames(rgb), config)
     return rows
+
+
+def live_rows(predictor: Predictor, explainer: Any, frames: list[np.ndarray], config: SuiteConfig
+              ) -> list[dict[str, Any]]:
+    """The Live page's frame loop (``LiveProcessor.process``) per backend, the backends' calls interleaved. With the
+    Grad-CAM overlay, recomputed every second frame as on the page, one timed call processes two frames."""
+    from dldl_core.live import LiveProcessor, gradcam_function
+
+    predictors = {name: predictor if name == predictor.network.name else Predictor(
+        predictor.weights, device=str(predictor.device), tta=predictor.tta, backend=name)
+        for name in live_backends(predictor, config)}
+    rows = []
+    try:
+        for cam in (False, True):
+            calls = {}
+            for name, p in predictors.items():
+                live = LiveProcessor(p, cam=gradcam_function(p, explainer=explainer), cam_every=2)
+                live.cam_enabled = cam
+                calls[name] = _frame_loop(live, frames, 2 if cam else 1)
+            timings = time_interleaved(calls, config.repeat, config.warmup, predictor.device)
+            label = "640x480, one face, flip-TTA" + (", Grad-CAM overlay every 2nd frame" if cam else "")
+            rows += [row("live_frame", f"{label} ({name})", t, 2 if cam else 1, backend=name, gradcam=cam)
+                     for name, t in timings.items()]
+    finally:
+        for p in predictors.values():
+            if p is not predictor:
+                p.close()
+    return rows
+
+
+def _frame_loop(live: Any, frames: list[np.ndarray], per_call: int) -> Callable[[], None]:
+    clip = itertools.cycle(frames)
+
+    def run() -> None:
+        for _ in range(per_call):
+            live.process(next(clip))
+    return run
 
 
 def live_backends(predictor: Predictor, config: SuiteConfig) -> list[str]:
