@@ -9,6 +9,7 @@ as for the weights, so a consumer builds the same input. ONNX graphs come from t
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import warnings
@@ -67,6 +68,8 @@ def example_input(input_size: int, batch: int = 2) -> torch.Tensor:
 def export_onnx(graph: nn.Module, out: str | os.PathLike | BinaryIO, input_size: int, opset: int = ONNX_OPSET,
                 output_name: str = OUTPUT_NAME) -> str | os.PathLike | BinaryIO:
     """Write ``graph`` as ONNX with a dynamic batch axis to a path or a binary file object; returns ``out``."""
+    if importlib.util.find_spec("onnx") is None:
+        raise ValueError("ONNX export needs the onnx package (pip install -r requirements.txt)")
     with warnings.catch_warnings():
         # The legacy exporter is deprecated in favour of the dynamo one (which needs onnxscript); the shape check in
         # forward_features traces to a constant, which is right for a fixed input size.

@@ -73,7 +73,7 @@ def test_flops_match_the_architecture_and_scale_with_the_area(arch):
 
 
 def test_matmul_peak_is_measured():
-    peak = matmul_peak_gflops("cpu", size=256, repeat=3, warmup=1)
+    peak = matmul_peak_gflops("cpu", sizes=(128, 256), repeat=3, warmup=1)
     assert 0.1 < peak < 1e5
 
 

@@ -43,7 +43,8 @@ def forward_block(result: dict[str, Any]) -> str:
     flops = ", ".join(f"{k.replace('@', ' at ')} px {v / 1e9:.3f}" for k, v in result["flops_per_image"].items())
     return (_table(["network", "input px", "batch", "precision", "median ms", "ms per image", "images/s",
                     "GFLOP per image", "achieved GFLOP/s", "of matmul peak"], rows)
-            + f"\n\nMeasured matrix-multiply peak in the same run (1024x1024 @ 1024x1024, median): "
+            + f"\n\nMatrix-multiply peak measured in the same run (the best n x n @ n x n product, n = 1024 and 2048, "
+              f"before and after these rows): "
             + ", ".join(f"{p} {v:.1f} GFLOP/s" for p, v in peak.items())
             + f". FLOPs per image (a multiply-add counts 2; convolutions and the linear head only): {flops} GFLOP.")
 
