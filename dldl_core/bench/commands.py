@@ -3,6 +3,7 @@ TorchScript, what the benchmark compares torch with): thin wrappers over dldl_co
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from dldl_core.cli import arguments, command, print_json
@@ -97,6 +98,7 @@ def bench_command(args: argparse.Namespace) -> int:
         if args.peer:
             result["peer"] = run_peer(predictor, args.repeat, args.warmup, args.manifest, args.data, args.split,
                                       args.limit)
+    result["environment"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     result["command"] = command_line(args)
     tables = blocks(result, result["command"])
     if args.write_doc:

@@ -21,12 +21,14 @@ def _ms(v: float) -> str:
 
 def environment_block(result: dict[str, Any], command: str) -> str:
     env = result["environment"]
+    load = f"load average (1, 5, 15 min) at the start {env['load_average']}"
+    if "load_average_end" in env:
+        load += f" and at the end {env['load_average_end']}"
     return (f"Command: `{command}`\n\n"
             f"Measured on {env['cpu']} ({env['cores']} cores), device `{env['device']}`, {env['threads']} torch "
             f"threads, torch {env['torch']}, onnxruntime {env['onnxruntime'] or 'not installed'}, bf16 "
-            f"{'used' if env['bf16_fast'] else 'not used (not native here)'}; load average at the start "
-            f"{env['load_average']}. Each figure is the median of {result['repeat']} timed calls after "
-            f"{result['warmup']} warm-up calls.")
+            f"{'used' if env['bf16_fast'] else 'not used (not native here)'}; {load}. Each figure is the median of "
+            f"{result['repeat']} timed calls after {result['warmup']} warm-up calls.")
 
 
 def stages_block(result: dict[str, Any]) -> str:

@@ -208,6 +208,7 @@ def live_backends(predictor: Predictor, config: SuiteConfig) -> list[str]:
 def run_suite(predictor: Predictor, config: SuiteConfig) -> dict[str, Any]:
     """Everything but the peer and the torch/onnxruntime comparison: environment, peak, FLOPs and stage rows."""
     device = predictor.device
+    env = environment(device)  # the load average at the start
     before = measure_peak(device, config)
     forward, flops = forward_rows(device, predictor.preprocess.input_size, config)
     after = measure_peak(device, config)  # before and after the forward rows: the better of the two
@@ -215,7 +216,7 @@ def run_suite(predictor: Predictor, config: SuiteConfig) -> dict[str, Any]:
     add_peak_fraction(forward, peak)
     rows = pipeline_rows(predictor, config)
     ordered = sorted(forward + rows, key=lambda r: STAGES.index(r["stage"]))
-    return {"environment": environment(device), "peak_gflops": peak, "flops_per_image": flops,
+    return {"environment": env, "peak_gflops": peak, "flops_per_image": flops,
             "repeat": config.repeat, "warmup": config.warmup, "stages": ordered}
 
 
