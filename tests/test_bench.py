@@ -96,7 +96,8 @@ def bench_json(random_weights, tmp_path_factory):
     doc.write_text("".join(f"<!-- bench:{n}:begin -->\n<!-- bench:{n}:end -->\n"
                            for n in ("environment", "stages", "forward", "runtimes")))
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as patch:
+        patch.setattr("dldl_core.inference.bf16_is_fast", lambda device: False)  # fp32 rows on any CPU
         code = main(["bench", "--json", "--repeat", "2", "--warmup", "1", "--weights", str(random_weights),
                      "--archs", "tiny", "--sizes", "96", "--batches", "1,2", "--write-doc", str(doc)])
     assert code == 0
