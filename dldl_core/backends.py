@@ -44,12 +44,14 @@ class TorchNetwork:
 
 def onnxruntime_session(model: str | bytes, threads: int | None = None):
     """A CPU onnxruntime session of an ONNX file or its bytes, all graph optimisations, ``threads`` intra-op threads
-    (default: torch's thread count)."""
+    (default: torch's thread count) that sleep instead of spinning while they wait, like the app's OpenMP threads
+    (OMP_WAIT_POLICY=PASSIVE): on a small CPU shared with the video and server threads spinning only takes CPU away."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from dldl_core.bench.flops import flops_per_image
-from dldl_core.bench.peak import matmul_peak_gflops
+from dldl_core.bench.peak import matmul_call, matmul_peak_gflops
 from dldl_core.bench.photos import photo_files, webcam_frames
 from dldl_core.bench.timing import Timing, time_call, time_interleaved
 from dldl_core.face import align_face
@@ -71,15 +71,9 @@ def precisions(device: torch.device) -> tuple[str, ...]:
 
 
 def measure_peak(device: torch.device, config: SuiteConfig) -> dict[str, float]:
-    """Matrix-multiply peak GFLOP/s per precision, measured now."""
+    """Matrix-multiply peak GFLOP/s per precision, measured now (the best call)."""
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     return {p: round(matmul_peak_gflops(device, dtype=dtypes[p], repeat=config.repeat), 2) for p in precisions(device)}
-
-
-def add_peak_fraction(rows: list[dict[str, Any]], peak: dict[str, float]) -> None:
-    """Each forward row's achieved GFLOP/s (median call) as a fraction of the peak of its precision."""
-    for r in rows:
-        r["peak_fraction"] = round(r["achieved_gflops"] / peak[r["precision"]], 4)
 
 
 def forward_rows(device: torch.device, shipped_size: int, config: SuiteConfig
@@ -87,7 +81,12 @@ def forward_rows(device: torch.device, shipped_size: int, config: SuiteConfig
     """The network alone (normalised input -> head output) per architecture, input size, batch and precision.
 
     Speed does not depend on what the weights learned, so untrained networks are timed; channels_last as in the
-    predictor. Returns the rows and the FLOPs per image of each ``arch@size``."""
+    predictor. Each row's calls are interleaved with a 1024 x 1024 matrix product of the same precision, and its
+    achieved GFLOP/s is given as a fraction of that product's, both from their median calls: on a machine shared
+    with other work, the load then slows both alike. Returns the rows and the FLOPs per image of each ``arch@size``.
+    """
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    matmuls = {p: matmul_call(device, 1024, dtypes[p]) for p in precisions(device)}
     rows, flops = [], {}
     sizes = tuple(dict.fromkeys((*config.sizes, shipped_size)))
     for arch, size in itertools.product(config.archs, sizes):
@@ -103,11 +102,15 @@ def forward_rows(device: torch.device, shipped_size: int, config: SuiteConfig
                 with torch.inference_mode(), autocast_for(device, precision == "bf16"):
                     model(x)
 
-            timing = time_call(forward, config.repeat, config.warmup, device)
+            matmul, matmul_flops = matmuls[precision]
+            timings = time_interleaved({"forward": forward, "matmul": matmul}, config.repeat, config.warmup, device)
+            timing = timings["forward"]
             achieved = per_image * batch / (timing.median_ms * 1e-3) / 1e9
+            matmul_gflops = matmul_flops / (timings["matmul"].median_ms * 1e-3) / 1e9
             rows.append(row("forward", f"{arch} {size} px, batch {batch}, {precision}", timing, batch, arch=arch,
                             input_size=size, batch=batch, precision=precision, gflops_per_image=per_image / 1e9,
-                            achieved_gflops=round(achieved, 2)))
+                            achieved_gflops=round(achieved, 2), matmul_gflops=round(matmul_gflops, 2),
+                            peak_fraction=round(achieved / matmul_gflops, 4)))
         del model
     return rows, flops
 
@@ -209,11 +212,8 @@ def run_suite(predictor: Predictor, config: SuiteConfig) -> dict[str, Any]:
     """Everything but the peer and the torch/onnxruntime comparison: environment, peak, FLOPs and stage rows."""
     device = predictor.device
     env = environment(device)  # the load average at the start
-    before = measure_peak(device, config)
+    peak = measure_peak(device, config)
     forward, flops = forward_rows(device, predictor.preprocess.input_size, config)
-    after = measure_peak(device, config)  # before and after the forward rows: the better of the two
-    peak = {p: max(before[p], after[p]) for p in before}
-    add_peak_fraction(forward, peak)
     rows = pipeline_rows(predictor, config)
     ordered = sorted(forward + rows, key=lambda r: STAGES.index(r["stage"]))
     return {"environment": env, "peak_gflops": peak, "flops_per_image": flops,
