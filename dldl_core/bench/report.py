@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,15 @@ def peer_block(peer: dict[str, Any]) -> str:
             f"flip-TTA) {faces['speed_ratio']:.2f}:\n\n" + _table(header, rows))
 
 
+def wrap_prose(markdown: str, width: int = 120) -> str:
+    """Wrap the paragraphs of ``markdown`` that are not tables at ``width`` columns."""
+    paragraphs = markdown.split("\n\n")
+    return "\n\n".join(p if p.startswith("|") else textwrap.fill(p, width, break_long_words=False,
+                                                                   break_on_hyphens=False) for p in paragraphs)
+
+
 def blocks(result: dict[str, Any], command: str) -> dict[str, str]:
-    """Marker name -> markdown, for the parts present in ``result``."""
+    """Marker name -> markdown, for the parts present in ``result``, prose wrapped at 120 columns."""
     out = {}
     if "stages" in result:
         out.update(environment=environment_block(result, command), stages=stages_block(result),
@@ -98,7 +106,7 @@ def blocks(result: dict[str, Any], command: str) -> dict[str, str]:
         out["runtimes"] = f"Command: `{command}`\n\n" + runtimes_block(result["runtimes"])
     if "peer" in result:
         out["peer"] = f"Command: `{command}`\n\n" + peer_block(result["peer"])
-    return out
+    return {name: wrap_prose(text) for name, text in out.items()}
 
 
 def _pattern(name: str) -> re.Pattern[str]:
