@@ -90,10 +90,11 @@ def peer_block(peer: dict[str, Any]) -> str:
 
 
 def wrap_prose(markdown: str, width: int = 120) -> str:
-    """Wrap the paragraphs of ``markdown`` that are not tables at ``width`` columns."""
+    """Wrap the paragraphs of ``markdown`` at ``width`` columns, except tables and the command line (kept whole for
+    copying)."""
     paragraphs = markdown.split("\n\n")
-    return "\n\n".join(p if p.startswith("|") else textwrap.fill(p, width, break_long_words=False,
-                                                                   break_on_hyphens=False) for p in paragraphs)
+    return "\n\n".join(p if p.startswith(("|", "Command:")) else textwrap.fill(
+        p, width, break_long_words=False, break_on_hyphens=False) for p in paragraphs)
 
 
 def blocks(result: dict[str, Any], command: str) -> dict[str, str]:
