@@ -66,7 +66,19 @@ def blend_chip_heatmap(rgb: np.ndarray, heat: np.ndarray, matrix: np.ndarray, ch
     """
     size = chip_size
     heat = cv2.resize(heat.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
-    back = chip_to_image(heat, matrix, rgb.shape)
-    footprint = chip_to_image(np.ones((size, size), np.float32), matrix, rgb.shape)
-    return blend_heatmap(rgb, back, alpha, footprint)
-
+    # Only the chip's footprint changes, so warp and blend inside its bounding box, not over the whole frame.
+    corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float32)
+    inverse = cv2.invertAffineTransform(matrix.astype(np.float64))
+    mapped = corners @ inverse[:, :2].T + inverse[:, 2]  # (4, 2) chip corners in the photo
+    h, w = rgb.shape[:2]
+    x0, y0 = np.clip(np.floor(mapped.min(0)).astype(int) - 1, 0, [w, h])
+    x1, y1 = np.clip(np.ceil(mapped.max(0)).astype(int) + 2, 0, [w, h])
+    out = rgb.copy()
+    if x1 <= x0 or y1 <= y0:
+        return out
+    shifted = matrix.astype(np.float64) @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)  # ROI -> chip
+    roi_shape = (y1 - y0, x1 - x0)
+    back = chip_to_image(heat, shifted, roi_shape)
+    footprint = chip_to_image(np.ones((size, size), np.float32), shifted, roi_shape)
+    out[y0:y1, x0:x1] = blend_heatmap(rgb[y0:y1, x0:x1], back, alpha, footprint)
+    return out

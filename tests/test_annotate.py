@@ -37,3 +37,22 @@ def test_chip_heatmap_lands_inside_the_chip_footprint():
     out = blend_chip_heatmap(rgb, np.ones((16, 16)), matrix, chip_size=200)
     changed = (out != rgb).any(-1)
     assert changed[100, 100] and not changed[10, 10] and not changed[190, 190]
+
+
+def test_chip_heatmap_blended_in_its_box_equals_blending_the_whole_frame():
+    import cv2
+
+    from dldl_core.face import chip_to_image
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    heat = rng.random((8, 8)).astype(np.float32)
+    for angle, scale, shift in [(10, 0.8, (-100, -50)), (-20, 0.5, (50, 20)), (0, 1.3, (-300, -100))]:
+        matrix = cv2.getRotationMatrix2D((0, 0), angle, scale)
+        matrix[:, 2] += shift  # photo -> chip; parts of the chip may fall outside the frame
+        chip_heat = cv2.resize(heat, (200, 200), interpolation=cv2.INTER_LINEAR)
+        whole = blend_heatmap(rgb, chip_to_image(chip_heat, matrix, rgb.shape), 0.45,
+                              chip_to_image(np.ones((200, 200), np.float32), matrix, rgb.shape))
+        boxed = blend_chip_heatmap(rgb, heat, matrix, chip_size=200)
+        assert (boxed != rgb).any()
+        assert np.abs(boxed.astype(int) - whole).max() <= 1  # the same warp, up to rounding
