@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,11 @@ ALIGN_POINTS = 4  # eyes, nose, mouth: the ears are often hidden
 DEFAULT_TEMPLATE: tuple[tuple[float, float], ...] = (
     (0.2858, 0.2996), (0.6958, 0.2897), (0.486, 0.5193), (0.4924, 0.7235), (0.0833, 0.3862), (0.909, 0.3703))
 DETECTION_PAD = 0.25  # second try on an image padded by this fraction of its size, for faces that fill the frame
+# The detector sees the whole image at 128x128, where the faces of a group photo are a few pixels wide: an image
+# whose longer side is at least TILE_MIN_SIDE is also searched in TILE_GRID x TILE_GRID overlapping tiles, each half
+# the image's width and height (so every face smaller than a quarter of the image lies whole in one tile).
+TILE_MIN_SIDE = 1000
+TILE_GRID = 3
 
 
 @contextmanager
@@ -75,6 +81,13 @@ class FaceDetector:
         self._lock = threading.Lock()
         with native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
+        # MediaPipe's detector must be closed explicitly: left to the garbage collector, its own __del__ waits on
+        # its dispatcher's thread pool, which the same collection has already stopped, and the process hangs
+        # (measured: an unclosed detector in a reference cycle, e.g. a predictor dropped by st.cache_resource.clear).
+        # The finalizer holds the detector (and so its pool) alive until it has closed it, whenever this object goes
+        # away unclosed, and at exit.
+        self._finalizer = weakref.finalize(self, _close_detector, self._detector)
+        with native_stderr_silenced():
             self._detect_once(np.zeros((64, 64, 3), np.uint8))  # the first call logs natively too
 
     def __enter__(self) -> "FaceDetector":
@@ -84,18 +97,17 @@ class FaceDetector:
         self.close()
 
     def close(self) -> None:
-        if self._detector is not None:
-            with native_stderr_silenced():
-                self._detector.close()
+        with self._lock:  # not while a detection runs
             self._detector = None
+            self._finalizer()  # closes MediaPipe's detector the first time, does nothing after
 
     def _detect_once(self, rgb: np.ndarray) -> list[Face]:
         import mediapipe as mp
 
-        if self._detector is None:
-            raise RuntimeError("the face detector is closed")
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         with self._lock:
+            if self._detector is None:
+                raise RuntimeError("the face detector is closed")
             result = self._detector.detect(image)
         h, w = rgb.shape[:2]
         faces = []
@@ -107,9 +119,12 @@ class FaceDetector:
         return faces
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
-        """(H, W, 3) uint8 RGB -> faces, largest first. Falls back to a padded copy when nothing is found, which
-        finds faces that fill the whole frame (a tight crop, a passport photo)."""
+        """(H, W, 3) uint8 RGB -> faces, largest first. A large image is also searched tile by tile, which finds
+        the small faces of a group photo; when nothing is found, a padded copy is tried, which finds faces that
+        fill the whole frame (a tight crop, a passport photo)."""
         faces = self._detect_once(rgb)
+        if max(rgb.shape[:2]) >= TILE_MIN_SIDE:
+            faces = self._add_tile_faces(rgb, faces)
         if not faces:
             h, w = rgb.shape[:2]
             py, px = int(h * DETECTION_PAD), int(w * DETECTION_PAD)
@@ -120,6 +135,41 @@ class FaceDetector:
                 f.box = (x0 - px, y0 - py, x1 - px, y1 - py)
                 f.keypoints = f.keypoints - np.array([px, py])
         return sorted(faces, key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+
+    def _add_tile_faces(self, rgb: np.ndarray, faces: list[Face]) -> list[Face]:
+        """``faces`` plus the faces found in overlapping tiles that no kept face already covers. A face cut by a
+        tile's inner edge is left to the tile that holds it whole."""
+        h, w = rgb.shape[:2]
+        th, tw = h // 2, w // 2
+        step_y, step_x = (h - th) / (TILE_GRID - 1), (w - tw) / (TILE_GRID - 1)
+        kept = list(faces)
+        for ty in (round(i * step_y) for i in range(TILE_GRID)):
+            for tx in (round(i * step_x) for i in range(TILE_GRID)):
+                for f in self._detect_once(rgb[ty:ty + th, tx:tx + tw]):
+                    x0, y0, x1, y1 = f.box
+                    cut = (x0 <= 1 < tx or y0 <= 1 < ty or x1 >= tw - 1 and tx + tw < w or
+                           y1 >= th - 1 and ty + th < h)
+                    box = (x0 + tx, y0 + ty, x1 + tx, y1 + ty)
+                    if cut or any(_overlap(box, k.box) > 0.3 for k in kept):
+                        continue
+                    f.box, f.keypoints = box, f.keypoints + np.array([tx, ty])
+                    kept.append(f)
+        return kept
+
+
+def _close_detector(detector) -> None:
+    with native_stderr_silenced():
+        detector.close()
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection of two boxes over the smaller one's area (1 when one holds the other)."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / max(smaller, 1e-9)
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
