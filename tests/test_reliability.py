@@ -344,7 +344,9 @@ def test_every_torch_load_is_weights_only_and_nothing_imports_pickle():
 
 def test_predict_explain_and_the_app_open_no_connection(weights, grace_hopper_path):
     """Sockets are forbidden, loopback included (AppTest needs none), while the network and the face detector load,
-    a photo is predicted and explained, and the app analyses an upload with its resources loaded afresh."""
+    a photo is predicted and explained, and the app analyses an upload with its resources loaded afresh. The guard
+    sees Python's socket module only: MediaPipe's native library resolves play.googleapis.com on its own when a
+    detector is created (seen with strace; docs/reliability.md)."""
     import streamlit as st
 
     from dldl_core.explain.explainer import Explainer
