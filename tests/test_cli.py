@@ -94,3 +94,20 @@ def test_module_entry_point_runs():
 
     result = subprocess.run([sys.executable, "-m", "dldl_core", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "predict" in result.stdout
+
+
+def test_the_command_line_does_not_import_grad_cam_until_an_explanation_needs_it():
+    import subprocess
+    import sys
+
+    code = ("import sys; from dldl_core.cli import build_parser; build_parser(); "
+            "print('pytorch_grad_cam' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr[-1000:]
+
+
+def test_the_method_names_of_the_options_are_the_methods_that_exist():
+    from dldl_core.explain.cam import CAM_METHODS
+    from dldl_core.explain.methods import CAM_METHOD_NAMES
+
+    assert CAM_METHOD_NAMES == tuple(CAM_METHODS)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from dldl_core.cli import arguments, command, print_json
-from dldl_core.explain.cam import CAM_METHODS
+from dldl_core.explain.methods import CAM_METHOD_NAMES
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 def _explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", metavar="IMAGE", help="a photo")
-    p.add_argument("--method", default="gradcam", help=f"CAM method: {', '.join(CAM_METHODS)}")
+    p.add_argument("--method", default="gradcam", help=f"CAM method: {', '.join(CAM_METHOD_NAMES)}")
     p.add_argument("--target", default="expected",
                    help="expected (or older), younger, predicted (the bin of the estimate), bin:K (bin index) or "
                         "contrast:A,B (ages: why A and not B)")
@@ -98,7 +98,7 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
 
 
 def _stages_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", default="gradcam", help=f"CAM method: {', '.join(CAM_METHODS)}")
+    p.add_argument("--method", default="gradcam", help=f"CAM method: {', '.join(CAM_METHOD_NAMES)}")
     p.add_argument("--target", action="append", default=None,
                    help="CAM target, repeatable (see dldl explain); default: expected, younger and predicted")
     p.add_argument("--limit", type=int, default=None, help="at most N faces per stage, drawn at random")
@@ -133,7 +133,7 @@ def stages_command(args: argparse.Namespace) -> int:
 
 def _faithfulness_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="expected", help="CAM target (see dldl explain; not predicted)")
-    p.add_argument("--methods", default=",".join(CAM_METHODS), help="comma-separated CAM methods")
+    p.add_argument("--methods", default=",".join(CAM_METHOD_NAMES), help="comma-separated CAM methods")
     p.add_argument("--limit", type=int, default=None, help="at most N faces, drawn at random")
     p.add_argument("--road-faces", type=int, default=32, help="how many of the faces also get ROAD scores")
     p.add_argument("--steps", type=int, default=10, help="points per deletion / insertion curve")
