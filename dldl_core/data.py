@@ -147,7 +147,7 @@ class FaceDataset(Dataset):
 
     def load(self, index: int) -> torch.Tensor:
         if self.cache is not None:
-            return torch.from_numpy(np.ascontiguousarray(self.cache[index])).permute(2, 0, 1)
+            return torch.from_numpy(np.array(self.cache[index])).permute(2, 0, 1)  # a writable copy of the mapped row
         return self.transform(load_rgb(self.image_dir / self.samples[index].file))
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
