@@ -157,6 +157,12 @@ UTKFace models reach about 4.2 with backbones 25-100x larger and external pretra
   network ships: it is also the fastest.
 - Stage 2 lowered the training L1 from 5.4 to 4.6 years and the val MAE from 5.52 to 5.27 (`"stage": 2` lines of
   the log); the val error still fell in its last epochs, so a longer stage 2 would likely help further.
+- ThinAgeNet at 64x64 from scratch (3.7M parameters, 14 epochs, lr 1e-3, light augmentation, EMA 0.998, bf16
+  autocast, 150 train img/s on 2 threads, 0.6 h): its EMA network scored val MAE 5.546 (chip, TTA) after the last
+  epoch, still lagging the raw network, which scored 5.205. That is 0.06 better than the shipped TinyAgeNet, within
+  run-to-run variation (docs/ablation.md measures about 0.3 between seeds on a smaller budget), for 2.8x the
+  forward time at batch 1 (docs/performance.md), so TinyAgeNet stays the default. From scratch, an EMA needs a
+  longer run than 14 epochs, or a smaller decay, to catch up with the network it averages.
 - The target of MAE <= 5.0 on val is not met: on a 2-core CPU (about 190 train img/s at 64x64 in fp32, about 470
   under bf16 autocast) the budget allowed 32 epochs at 64x64. Longer training, ThinAgeNet or a larger input are
   the next steps.
