@@ -121,5 +121,6 @@ def load_weights(path: str | os.PathLike | None = None, device: str | torch.devi
     except Exception as err:  # safetensors raises its own error types
         raise WeightsError(f"{path} could not be loaded into {config.arch} ({err})") from None
     model.to(device).eval()
-    meta = {k: v for k, v in sidecar.items() if k not in {"model", "preprocess", "objective"}}
+    # The file's own name: the sidecar's "file" is the name it was saved under and goes stale when the pair is copied.
+    meta = {k: v for k, v in sidecar.items() if k not in {"model", "preprocess", "objective"}} | {"file": path.name}
     return Weights(path, model, Preprocess.from_dict(sidecar["preprocess"]), sidecar.get("objective", "dldl_v2"), meta)
