@@ -70,6 +70,8 @@ class ModelCard:
                 "input size": s.get("preprocess", {}).get("input_size"), "objective": s.get("objective"),
                 "age support": f"{model.get('min_age')}..{model.get('max_age')} ({model.get('num_bins')} bins)",
                 "best epoch": recipe.get("best_epoch"), "epochs": recipe.get("epochs"),
+                "started from": Path(recipe["init"]).name if recipe.get("init") else "random initialisation",
+                "epochs in the training log": len(self.train_log) if self.train_log else None,
                 "sha256": str(s.get("sha256", ""))[:16] + "..."}
 
 
