@@ -16,7 +16,7 @@ except WeightsError as err:
 
 st.subheader("The network")
 st.dataframe(pd.DataFrame([{"field": k, "value": str(v)} for k, v in card.summary.items()]), hide_index=True,
-             key="card_summary")
+             height="content", key="card_summary")
 license_text = card.sidecar.get("license")
 if license_text:
     st.warning(f"Licence: {license_text}")
