@@ -37,24 +37,41 @@ TILE_MIN_SIDE = 1000
 TILE_GRID = 3
 
 
+_silence_lock = threading.Lock()
+_silence_depth = 0
+_saved_stderr_fd: int | None = None
+
+
 @contextmanager
 def native_stderr_silenced():
-    """Silence file descriptor 2 for a moment: MediaPipe's native runtime prints INFO lines there on creating and
-    closing a detector, which no logging setting reaches, and a CLI error must stay one clear line."""
+    """Point file descriptor 2 at /dev/null while MediaPipe's native runtime runs: it prints INFO lines on creating
+    and closing a detector and, now and then, a LiteRT warning on a detection (when an internal buffer happens to be
+    misaligned), which no logging setting reaches, and a CLI error must stay one clear line. Re-entrant and shared
+    by threads: the first to enter redirects, the last to leave restores, so concurrent detections cannot leave
+    stderr silenced. Python's own stderr writes in that window (a few milliseconds) are lost too."""
+    global _silence_depth, _saved_stderr_fd
+    with _silence_lock:
+        if _silence_depth == 0:
+            try:
+                saved = os.dup(2)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+            except OSError:
+                saved = None
+            if saved is not None:
+                sys.stderr.flush()
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            _saved_stderr_fd = saved
+        _silence_depth += 1
     try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        sys.stderr.flush()
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        with _silence_lock:
+            _silence_depth -= 1
+            if _silence_depth == 0 and _saved_stderr_fd is not None:
+                os.dup2(_saved_stderr_fd, 2)
+                os.close(_saved_stderr_fd)
+                _saved_stderr_fd = None
 
 
 @dataclass
@@ -87,8 +104,7 @@ class FaceDetector:
         # The finalizer holds the detector (and so its pool) alive until it has closed it, whenever this object goes
         # away unclosed, and at exit.
         self._finalizer = weakref.finalize(self, _close_detector, self._detector)
-        with native_stderr_silenced():
-            self._detect_once(np.zeros((64, 64, 3), np.uint8))  # the first call logs natively too
+        self._detect_once(np.zeros((64, 64, 3), np.uint8))  # the first call loads the runtime: not on a request
 
     def __enter__(self) -> "FaceDetector":
         return self
@@ -108,7 +124,8 @@ class FaceDetector:
         with self._lock:
             if self._detector is None:
                 raise RuntimeError("the face detector is closed")
-            result = self._detector.detect(image)
+            with native_stderr_silenced():
+                result = self._detector.detect(image)
         h, w = rgb.shape[:2]
         faces = []
         for det in result.detections:

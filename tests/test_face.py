@@ -101,3 +101,40 @@ def test_a_large_photo_is_searched_in_tiles_without_finding_a_face_twice(detecto
     small, big = detector.detect(rgb), detector.detect(large)
     assert len(small) == len(big) == 1
     assert np.allclose(np.array(big[0].box) / 3, small[0].box, atol=8)
+
+
+def test_native_stderr_is_silenced_only_inside_and_restored_after_concurrent_use(capfd):
+    """Native writes to descriptor 2 inside the block are dropped, writes after it arrive; threads that enter and
+    leave in overlapping order (the Live page and an upload at once) leave descriptor 2 pointing where it did."""
+    import os
+    import threading
+
+    from dldl_core.face import native_stderr_silenced
+
+    entered, release = threading.Barrier(3), threading.Event()
+
+    def hold():
+        with native_stderr_silenced():
+            os.write(2, b"native noise\n")
+            entered.wait()
+            release.wait()
+
+    threads = [threading.Thread(target=hold) for _ in range(2)]
+    for t in threads:
+        t.start()
+    entered.wait()
+    with native_stderr_silenced():
+        os.write(2, b"nested noise\n")
+    release.set()
+    for t in threads:
+        t.join()
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_detections_write_nothing_to_stderr(capfd, grace_hopper_path):
+    """MediaPipe's native runtime logs on creating, running and closing a detector; none of it reaches stderr."""
+    with FaceDetector() as detector:
+        for _ in range(5):
+            assert len(detector.detect(load_rgb(grace_hopper_path))) == 1
+    assert capfd.readouterr().err == ""
