@@ -13,14 +13,32 @@ import torch
 
 from dldl_core.inference import pick_device
 from dldl_core.predictor import Predictor
-from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError
+from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, read_sidecar, shipped_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def weights_path() -> Path:
-    """The weights the app uses: ``DLDL_WEIGHTS`` when set, else the shipped default."""
-    return Path(os.environ.get("DLDL_WEIGHTS") or DEFAULT_WEIGHTS)
+    """The weights the app uses: ``DLDL_WEIGHTS`` when set, else the network chosen in the sidebar (the shipped
+    default until one is chosen)."""
+    if os.environ.get("DLDL_WEIGHTS"):
+        return Path(os.environ["DLDL_WEIGHTS"])
+    return Path(st.session_state.get(WEIGHTS_CHOICE) or DEFAULT_WEIGHTS)
+
+
+WEIGHTS_CHOICE = "weights_choice"  # session-state key of the sidebar's network choice
+
+
+def weights_label(path: Path) -> str:
+    """``ThinAgeNet 64 px, val MAE 5.01 (default)``: what the sidebar's choice shows of a shipped weights file."""
+    try:
+        sidecar = read_sidecar(path)
+    except (WeightsError, OSError, ValueError):
+        return path.name
+    arch = {"thin_age_net": "ThinAgeNet", "tiny_age_net": "TinyAgeNet"}.get(sidecar["model"]["arch"], path.stem)
+    mae = (sidecar.get("metrics") or {}).get("val_mae_chip_tta")
+    label = f"{arch} {sidecar['preprocess']['input_size']} px" + (f", val MAE {mae:.2f}" if mae else "")
+    return label + (" (default)" if path.resolve() == DEFAULT_WEIGHTS.resolve() else "")
 
 
 def default_data_dir() -> Path:
@@ -62,9 +80,15 @@ def require_predictor() -> Predictor:
 
 
 def sidebar() -> None:
-    """The device in use and the weights file, on every page."""
+    """The device in use and the network, on every page: a choice among the shipped weights (the most accurate is
+    the default, a faster one suits a live demo on a small CPU) unless ``DLDL_WEIGHTS`` fixes the file."""
     device = pick_device("auto")
     st.sidebar.markdown(f"**Device:** {device_label(device)}")
+    shipped = shipped_weights()
+    if not os.environ.get("DLDL_WEIGHTS") and len(shipped) > 1:
+        st.sidebar.selectbox("Network", shipped, format_func=weights_label, key=WEIGHTS_CHOICE,
+                             help="Every page uses this network. The model card page shows how each was trained "
+                                  "and measured.")
     st.sidebar.caption(f"Weights: {weights_path().name}")
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from dldl_core import metrics
 from dldl_core.data import UTKFACE_GENDERS, UTKFACE_RACES
-from dldl_core.weights import DEFAULT_WEIGHTS, read_sidecar
+from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, read_sidecar
 
 GROUP_NAMES: dict[str, dict[int, str]] = {"gender": UTKFACE_GENDERS, "race": UTKFACE_RACES}
 
@@ -157,6 +157,28 @@ def group_label(group: str, value: str) -> str:
     return names.get(int(value), value) if value.isdigit() else value
 
 
+def card_text_path(path: str | os.PathLike) -> Path:
+    """Where the written card of these weights lives: ``MODEL_CARD.md`` for the shipped default, else
+    ``<stem>.model_card.md`` beside them (a folder can hold several networks, each with its own card)."""
+    path = Path(path)
+    if path.resolve() == DEFAULT_WEIGHTS.resolve():
+        return path.parent / "MODEL_CARD.md"
+    return path.with_suffix(".model_card.md")
+
+
+def _read_card_text(path: Path) -> str | None:
+    """The card of ``path``: its own file, else a ``MODEL_CARD.md`` beside it whose title names this file."""
+    own = card_text_path(path)
+    if own.is_file():
+        return own.read_text()
+    shared = path.parent / "MODEL_CARD.md"
+    if shared.is_file():
+        text = shared.read_text()
+        if text.partition("\n")[0].strip() == f"# Model card: {path.name}":
+            return text
+    return None
+
+
 def load_model_card(path: str | os.PathLike | None = None) -> ModelCard:
     """Read the sidecar of ``path`` (default: ``DLDL_WEIGHTS`` or the shipped weights) and the files beside it;
     raises ``WeightsError`` when the sidecar itself is missing or unreadable."""
@@ -167,8 +189,7 @@ def load_model_card(path: str | os.PathLike | None = None) -> ModelCard:
     card.scalars, card.evaluations = _split_metrics(sidecar.get("metrics") or {})
     card.predictions = _as_predictions(sidecar.get("val_predictions")) or _read_predictions_file(stem)
     card.train_log = _read_log(stem)
-    markdown = path.parent / "MODEL_CARD.md"
-    card.markdown = markdown.read_text() if markdown.is_file() else None
+    card.markdown = _read_card_text(path)
     default = next((k for k, e in card.evaluations.items() if e.get("pipeline") == "chip"),
                    next(iter(card.evaluations), None))
     if default is not None:
@@ -210,6 +231,21 @@ def find_stage_report(path: str | os.PathLike | None = None) -> Path | None:
         if (folder / "stages.json").is_file():
             return folder
     return None
+
+
+def stage_report_weights(report: dict[str, Any], path: str | os.PathLike) -> str | None:
+    """None when a stage report was made with the weights at ``path`` (same sha256), else a sentence naming the
+    weights it was made with, for the page to show beside it."""
+    made_with = report.get("weights") or {}
+    try:
+        current = read_sidecar(path).get("sha256")
+    except WeightsError:
+        current = None
+    if current is not None and made_with.get("sha256") == current:
+        return None
+    sha = str(made_with.get("sha256") or "unknown")[:12]
+    return (f"This analysis was made with other weights ({made_with.get('file', 'unnamed')}, sha256 {sha}...), "
+            f"not the network in use: its maps and tables describe that network.")
 
 
 def stage_tables(report: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, dict[str, float]]]]:

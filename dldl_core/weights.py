@@ -20,7 +20,7 @@ from dldl_core.model import AgeNet, ModelConfig
 from dldl_core.preprocess import Preprocess
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "tiny_age_net.safetensors"  # the shipped default; DLDL_WEIGHTS overrides it
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "thin_age_net.safetensors"  # the shipped default; DLDL_WEIGHTS overrides it
 UTKFACE_LICENSE = ("Trained on UTKFace, which its authors provide for non-commercial research purposes only; "
                    "the copyright of the images belongs to their original owners. These weights inherit that "
                    "restriction: non-commercial research use only.")
@@ -47,6 +47,12 @@ class Weights:
 
 def sidecar_path(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
+
+
+def shipped_weights(folder: str | os.PathLike = WEIGHTS_DIR) -> list[Path]:
+    """The weights files in ``folder`` that have a sidecar, the default first, then by name."""
+    found = sorted(p for p in Path(folder).glob("*.safetensors") if sidecar_path(p).is_file())
+    return sorted(found, key=lambda p: p.resolve() != DEFAULT_WEIGHTS.resolve())
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -1,24 +1,60 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped default weights (weights/tiny_age_net.safetensors) from the shared UTKFace data, in two
+# Rebuilds the shipped weights from the shared UTKFace data: weights/thin_age_net.safetensors (ThinAgeNet, the
+# default) and weights/tiny_age_net.safetensors (TinyAgeNet, the fastest). Both at 64x64, objective dldl_v2, in
 # stages, each keeping its best epoch on the val split:
-#   1. TinyAgeNet at 64x64 from scratch, objective dldl_v2, the paper's augmentation, 20 epochs (lr 1e-3, cosine);
-#   2. from stage 1's weights, 12 more epochs with the light augmentation, lr 5e-4 (cosine, 1 warm-up epoch) and an
-#      exponential moving average of the weights (decay 0.998), which is the network validated and kept.
+#   1. from scratch, lr 1e-3 (cosine): TinyAgeNet 20 epochs with the paper's augmentation; ThinAgeNet 14 epochs
+#      (1 warm-up epoch) with the light augmentation;
+#   2. from stage 1's weights, 12 epochs with the light augmentation, lr 5e-4 (cosine, 1 warm-up epoch) and an
+#      exponential moving average of the weights (decay 0.998), which is the network validated and kept;
+#   3. ThinAgeNet only: from stage 2's weights, the same for 14 epochs at lr 3e-4.
+#
+#   scripts/train_default_weights.sh [thin|tiny|all]     (default: all)
+#
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
-# stopped. Threads: OMP_NUM_THREADS (default: all cores).
+# stopped. Threads: OMP_NUM_THREADS (default: all cores). Then measure them and write their cards:
+#   python scripts/build_model_card.py --data ../shared/datasets/utkface --weights weights/<name>.safetensors
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/datasets/utkface}
 RUNS=${RUNS:-runs}
 DLDL=${DLDL:-dldl}
-COMMON=(--data "$DATA/images" --manifest "$DATA/manifest.csv" --arch tiny --objective dldl_v2 --input-size 64
-        --batch-size 128 --resume --no-progress)
-$DLDL train "${COMMON[@]}" --epochs 20 --lr 1e-3 --out "$RUNS/tiny_64.safetensors"
-$DLDL train "${COMMON[@]}" --epochs 12 --warmup-epochs 1 --lr 5e-4 --ema 0.998 --augment light \
-  --init "$RUNS/tiny_64.safetensors" --out "$RUNS/tiny_64_ft.safetensors"
-mkdir -p weights
-cp "$RUNS/tiny_64_ft.safetensors" weights/tiny_age_net.safetensors
-cp "$RUNS/tiny_64_ft.json" weights/tiny_age_net.json
-cat "$RUNS/tiny_64.log.jsonl" > weights/tiny_age_net.train_log.jsonl
-sed 's/^{/{"stage": 2, /' "$RUNS/tiny_64_ft.log.jsonl" >> weights/tiny_age_net.train_log.jsonl
-echo "default weights rebuilt in weights/; measure them with: python scripts/build_model_card.py --data $DATA"
+WHICH=${1:-all}
+case "$WHICH" in thin|tiny|all) ;; *) echo "usage: $0 [thin|tiny|all]" >&2; exit 2 ;; esac
+
+train_stage() {  # arch, run name, options...: one stage, resumed from its checkpoint when there is one
+  local arch=$1 run=$2; shift 2
+  $DLDL train --data "$DATA/images" --manifest "$DATA/manifest.csv" --arch "$arch" --objective dldl_v2 \
+    --input-size 64 --batch-size 128 --resume --no-progress "$@" --out "$RUNS/$run.safetensors"
+}
+
+fine_tune() {  # arch, run name, from run, epochs, lr
+  train_stage "$1" "$2" --epochs "$4" --warmup-epochs 1 --lr "$5" --ema 0.998 --augment light \
+    --init "$RUNS/$3.safetensors"
+}
+
+ship() {  # arch, runs in order: the last one's weights, every stage's log (stage k's lines marked "stage": k)
+  local arch=$1; shift
+  local last=${*: -1} log="weights/${arch}_age_net.train_log.jsonl" stage=1
+  mkdir -p weights
+  cp "$RUNS/$last.safetensors" "weights/${arch}_age_net.safetensors"
+  cp "$RUNS/$last.json" "weights/${arch}_age_net.json"
+  : > "$log"
+  for run in "$@"; do
+    if (( stage == 1 )); then cat "$RUNS/$run.log.jsonl" >> "$log"
+    else sed "s/^{/{\"stage\": $stage, /" "$RUNS/$run.log.jsonl" >> "$log"; fi
+    stage=$((stage + 1))
+  done
+  echo "weights/${arch}_age_net.safetensors rebuilt"
+}
+
+if [[ $WHICH == thin || $WHICH == all ]]; then
+  train_stage thin thin_64 --epochs 14 --warmup-epochs 1 --lr 1e-3 --augment light
+  fine_tune thin thin_64_ft thin_64 12 5e-4
+  fine_tune thin thin_64_ft2 thin_64_ft 14 3e-4
+  ship thin thin_64 thin_64_ft thin_64_ft2
+fi
+if [[ $WHICH == tiny || $WHICH == all ]]; then
+  train_stage tiny tiny_64 --epochs 20 --lr 1e-3
+  fine_tune tiny tiny_64_ft tiny_64 12 5e-4
+  ship tiny tiny_64 tiny_64_ft
+fi

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "app" / "main.py"
-SHIPPED = ROOT / "weights" / "tiny_age_net.safetensors"
+SHIPPED = ROOT / "weights" / "thin_age_net.safetensors"
 TIMEOUT = 180  # seconds per script run: the first one loads the network and the face detector
 
 

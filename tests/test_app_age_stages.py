@@ -1,4 +1,6 @@
 """AppTest of the Age stages page: the shipped analysis (or a note) and a run on a user's folder."""
+import json
+
 import pytest
 
 from apptest_support import no_exception, open_page, weights_under_test
@@ -68,3 +70,12 @@ def test_shipped_report_beside_the_weights(random_weights, photo_folder, tmp_pat
     assert at.dataframe[0].value["faces"].sum() == 2
     assert at.selectbox(key="stages_shipped_measure").value == "abs_delta_age"
     assert at.get("plotly_chart")
+    assert not at.warning  # made with the network in use
+
+    report = tmp_path / "w.stages" / "stages.json"
+    data = json.loads(report.read_text())
+    data["weights"]["sha256"] = "0" * 64
+    report.write_text(json.dumps(data))
+    at = open_page(PAGE)
+    no_exception(at)
+    assert "made with other weights" in at.warning[0].value and "000000000000" in at.warning[0].value

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 BROWSER_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHIPPED = ROOT / "weights" / "tiny_age_net.safetensors"
+SHIPPED = ROOT / "weights" / "thin_age_net.safetensors"
 
 pytestmark = [
     pytest.mark.browser,

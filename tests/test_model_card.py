@@ -91,3 +91,20 @@ def test_stage_tables():
     rows, measures = stage_tables(report)
     assert rows[1] == {"stage": "60+", "faces": 2, "mean true age": 70.0, "MAE (no flip)": 5.12}
     assert measures == {"delta_age": {"nose": {"60+": -1.0}}, "cam_mass": {"nose": {"60+": 0.2}}}
+
+
+def test_each_network_in_a_folder_shows_its_own_written_card(random_weights, tmp_path):
+    """A folder may hold several networks: ``<stem>.model_card.md`` is that network's card; a ``MODEL_CARD.md``
+    beside it counts only when its title names the file, so one network's card is never shown for another."""
+    from dldl_core.model_card import card_text_path, load_model_card
+
+    for name in ("fast", "other"):
+        for suffix in (".safetensors", ".json"):
+            (tmp_path / f"{name}{suffix}").write_bytes(random_weights.with_suffix(suffix).read_bytes())
+    fast, other = tmp_path / "fast.safetensors", tmp_path / "other.safetensors"
+    (tmp_path / "MODEL_CARD.md").write_text("# Model card: fast.safetensors\n\nthe fast one\n")
+    assert "the fast one" in load_model_card(fast).markdown
+    assert load_model_card(other).markdown is None
+    card_text_path(other).write_text("# Model card: other.safetensors\n\nthe other one\n")
+    assert card_text_path(other) == tmp_path / "other.model_card.md"
+    assert "the other one" in load_model_card(other).markdown

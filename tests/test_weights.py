@@ -5,7 +5,7 @@ import torch
 
 from dldl_core.model import create_model
 from dldl_core.preprocess import Preprocess
-from dldl_core.weights import WeightsError, load_weights, save_weights, sidecar_path
+from dldl_core.weights import WeightsError, load_weights, save_weights, shipped_weights, sidecar_path
 
 
 @pytest.fixture
@@ -65,12 +65,13 @@ def test_shipped_default_weights_load_and_cover_the_data():
     assert w.preprocess.template is not None and w.meta["metrics"]["val_mae_chip_tta"] < 8
 
 
-def test_shipped_weights_give_plausible_ages_on_real_photos(grace_hopper_path, astronaut_path):
+@pytest.mark.parametrize("shipped", shipped_weights(), ids=lambda p: p.stem)
+def test_every_shipped_network_gives_plausible_ages_on_real_photos(shipped, grace_hopper_path, astronaut_path):
     """Grace Hopper was 77 in this 1984 portrait; Eileen Collins about 40 in hers."""
     from dldl_core.images import load_rgb
     from dldl_core.predictor import Predictor
 
-    with Predictor(device="cpu") as predictor:
+    with Predictor(shipped, device="cpu") as predictor:
         hopper = predictor.predict_rgb(load_rgb(grace_hopper_path))[0]
         collins = predictor.predict_rgb(load_rgb(astronaut_path))[0]
     assert 55 <= hopper.age <= 100 and 15 <= collins.age <= 55

@@ -7,7 +7,7 @@ import streamlit as st
 from dldl_core import plots
 from dldl_core.explain.cam import CAM_METHODS
 from dldl_core.explain.stages import analyse_stages, stage_figure
-from dldl_core.model_card import find_stage_report, stage_tables
+from dldl_core.model_card import find_stage_report, stage_report_weights, stage_tables
 from resources import default_data_dir, get_explainer, require_predictor, weights_path
 
 MEASURES = {"abs_delta_age": "|change of age| when the region is hidden (years)",
@@ -52,6 +52,9 @@ else:
     except (OSError, json.JSONDecodeError) as err:
         st.error(f"The shipped stage analysis in {folder.name} could not be read ({err}).")
     else:
+        other_weights = stage_report_weights(shipped, weights_path())
+        if other_weights:
+            st.warning(other_weights + " Run it below for this one.")
         figure = folder / "stages.png"
         show_report(shipped, str(figure) if figure.is_file() else None, "stages_shipped")
 

@@ -21,8 +21,10 @@ tta = mid.toggle("Flip test-time augmentation", value=True, key="live_tta",
 cam_on = right.toggle("Grad-CAM overlay", value=False, key="live_cam",
                       help="Colour the largest face by where the network looks for its expected age.")
 
-if "live_processor" not in st.session_state:  # one per browser session: it holds that stream's tracks
+# One per browser session (it holds that stream's tracks), made anew when the sidebar's network changes.
+if getattr(st.session_state.get("live_processor"), "predictor", None) is not predictor:
     st.session_state.live_processor = LiveProcessor(predictor, FaceTracker(half_life=half_life))
+    st.session_state.pop("live_cam_settings", None)
 processor: LiveProcessor = st.session_state.live_processor
 processor.tracker.half_life = half_life
 processor.tta = tta
@@ -79,7 +81,8 @@ def show_stats() -> None:
 
 
 show_stats()
-st.caption(f"Network on {predictor.device.type.upper()}; the frame callback takes the newest frame and drops the "
+st.caption(f"Network {predictor.weights.path.name} on {predictor.device.type.upper()} (the sidebar picks another: "
+           "the fastest suits a small laptop); the frame callback takes the newest frame and drops the "
            "ones that arrive while it is busy, so the video never lags behind the camera.")
 # Refresh the statistics while the stream runs; any widget change reruns the page and so ends this loop.
 while ctx is not None and ctx.state.playing:
