@@ -28,7 +28,7 @@ from dldl_core.weights import DEFAULT_WEIGHTS, read_sidecar, update_sidecar
 GROUP_LABELS = {"gender": UTKFACE_GENDERS, "race": UTKFACE_RACES}
 PRECISION = {"tiny_age_net": "stage 1 in fp32 (a CPU without native bf16), stage 2 under bf16 autocast (a CPU with "
                              "AVX512-BF16)",
-             "thin_age_net": "both stages under bf16 autocast (a CPU with AVX512-BF16)"}
+             "thin_age_net": "every stage under bf16 autocast (a CPU with AVX512-BF16)"}
 # What each network's runs showed, beyond the stage-by-stage gains read from its log.
 TRIED = {
     "tiny_age_net": [
@@ -41,14 +41,16 @@ TRIED = {
         "Fine-tuning stage 1 at 96x96 for 3 epochs (lr 3e-4, cosine) reached val MAE 5.647 (chip, TTA), so the 64x64 "
         "network ships: it is also the fastest.",
         "ThinAgeNet, trained the same way at 64x64 with one more stage, is the default (weights/MODEL_CARD.md): more "
-        "accurate for about 2.8x the forward time; TinyAgeNet stays for the highest frame rate on a small CPU.",
+        "accurate for about twice the forward time (fp32, batch 1: 10.9 against 5.6 ms, docs/performance.md); "
+        "TinyAgeNet stays for the highest frame rate on a small CPU.",
     ],
     "thin_age_net": [
         "From scratch, an exponential moving average of the weights (decay 0.998, about 500 steps) lagged the network "
-        "it averaged: after 14 epochs the EMA scored val MAE 5.546, the raw network 5.205. From a trained start "
-        "(stages 2 and 3) the EMA is the better network, so it is kept there.",
+        "it averaged: after 14 epochs the EMA scored val MAE 5.546, the raw network 5.205 (stage 1's val MAE in the log "
+        "is the EMA's). From a trained start (stages 2 and 3) the EMA is the better network, so it is kept there.",
         "TinyAgeNet (0.94 M parameters), trained in two stages the same way, scored 5.266 (its card: "
-        "tiny_age_net.model_card.md); ThinAgeNet costs about 2.8x its forward time at batch 1 (docs/performance.md).",
+        "tiny_age_net.model_card.md); ThinAgeNet costs about twice its forward time (fp32, batch 1: 10.9 against 5.6 ms, "
+        "docs/performance.md).",
         "The training L1 kept falling in every stage while the val error flattened at the end of each cosine cycle: "
         "the gap between the two grew from stage to stage, so more cycles at 64x64 give less and less.",
     ],
