@@ -30,15 +30,24 @@ WEIGHTS_CHOICE = "weights_choice"  # session-state key of the sidebar's network 
 
 
 def weights_label(path: Path) -> str:
-    """``ThinAgeNet 64 px, val MAE 5.01 (default)``: what the sidebar's choice shows of a shipped weights file."""
+    """``ThinAgeNet (default)``: the short name the sidebar's choice shows of a shipped weights file."""
+    try:
+        arch = read_sidecar(path)["model"]["arch"]
+    except (WeightsError, OSError, ValueError, KeyError):
+        return path.name
+    name = {"thin_age_net": "ThinAgeNet", "tiny_age_net": "TinyAgeNet"}.get(arch, path.stem)
+    return name + (" (default)" if path.resolve() == DEFAULT_WEIGHTS.resolve() else "")
+
+
+def weights_caption(path: Path) -> str:
+    """``Weights: thin_age_net.safetensors, 64 px, val MAE 4.92``: the file in use and what its card measured."""
     try:
         sidecar = read_sidecar(path)
     except (WeightsError, OSError, ValueError):
-        return path.name
-    arch = {"thin_age_net": "ThinAgeNet", "tiny_age_net": "TinyAgeNet"}.get(sidecar["model"]["arch"], path.stem)
+        return f"Weights: {path.name}"
     mae = (sidecar.get("metrics") or {}).get("val_mae_chip_tta")
-    label = f"{arch} {sidecar['preprocess']['input_size']} px" + (f", val MAE {mae:.2f}" if mae else "")
-    return label + (" (default)" if path.resolve() == DEFAULT_WEIGHTS.resolve() else "")
+    size = (sidecar.get("preprocess") or {}).get("input_size")
+    return f"Weights: {path.name}" + (f", {size} px" if size else "") + (f", val MAE {mae:.2f}" if mae else "")
 
 
 def default_data_dir() -> Path:
@@ -89,7 +98,7 @@ def sidebar() -> None:
         st.sidebar.selectbox("Network", shipped, format_func=weights_label, key=WEIGHTS_CHOICE,
                              help="Every page uses this network. The model card page shows how each was trained "
                                   "and measured.")
-    st.sidebar.caption(f"Weights: {weights_path().name}")
+    st.sidebar.caption(weights_caption(weights_path()))
 
 
 def real_server() -> bool:

@@ -21,12 +21,12 @@ def test_the_sidebar_offers_every_shipped_network_and_the_pages_follow_the_choic
     no_exception(at)
     (box,) = network_box(at)
     assert box.value == DEFAULT_WEIGHTS and shipped[0] == DEFAULT_WEIGHTS
-    assert "(default)" in box.options[0] and " px, val MAE " in box.options[0]
-    assert weights_caption(at) == f"Weights: {DEFAULT_WEIGHTS.name}"
+    assert box.options[0].endswith("AgeNet (default)") and "(default)" not in box.options[1]
+    assert weights_caption(at).startswith(f"Weights: {DEFAULT_WEIGHTS.name}, 64 px, val MAE ")
     default_title = at.title[0].value
     box.set_value(shipped[1]).run()
     no_exception(at)
-    assert weights_caption(at) == f"Weights: {shipped[1].name}"
+    assert weights_caption(at).startswith(f"Weights: {shipped[1].name}, ")
     assert shipped[1].name in " ".join(m.value for m in at.markdown)  # the model card of the chosen network
     at.switch_page("views/model_card.py").run()
     assert network_box(at)[0].value == shipped[1]  # the choice holds across pages
@@ -38,7 +38,7 @@ def test_a_weights_file_named_by_the_environment_is_not_overridden(random_weight
     at = open_page("views/model_card.py")
     no_exception(at)
     assert network_box(at) == []
-    assert weights_caption(at) == f"Weights: {random_weights.name}"
+    assert weights_caption(at).startswith(f"Weights: {random_weights.name}")
 
 
 def test_shipped_weights_lists_files_with_a_sidecar_default_first(tmp_path, random_weights):
@@ -48,3 +48,27 @@ def test_shipped_weights_lists_files_with_a_sidecar_default_first(tmp_path, rand
     (tmp_path / "orphan.safetensors").write_bytes(b"no sidecar")
     assert shipped_weights(tmp_path) == [tmp_path / "a.safetensors", tmp_path / "b.safetensors"]
     assert shipped_weights()[0] == DEFAULT_WEIGHTS
+
+
+@pytest.mark.skipif(len(shipped_weights()) < 2, reason="needs two shipped weights files to choose between")
+def test_switching_the_network_reanalyses_an_uploaded_photo(monkeypatch, grace_hopper_path):
+    """The Analyze page keeps each photo's analysis for the session; a new network must not reuse the old one."""
+    from dldl_core.images import load_rgb
+    from dldl_core.predictor import Predictor
+
+    monkeypatch.delenv("DLDL_WEIGHTS", raising=False)
+    shipped = shipped_weights()
+    at = open_page("views/analyze.py")
+    at.file_uploader(key="analyze_upload").set_value(("grace.jpg", grace_hopper_path.read_bytes(), "image/jpeg"))
+    at.run()
+    first = at.session_state["analyze_cache"]
+    network_box(at)[0].set_value(shipped[1]).run()
+    no_exception(at)
+    ages = {}
+    for key, photo in at.session_state["analyze_cache"].items():
+        ages[key[-1]] = photo.faces[0].age
+    with Predictor(shipped[1], device="cpu") as predictor:
+        expected = predictor.predict_rgb(load_rgb(grace_hopper_path))[0].age
+    assert set(ages) == {str(shipped[0]), str(shipped[1])} and first
+    assert ages[str(shipped[1])] == pytest.approx(expected, abs=0.05)
+    assert ages[str(shipped[0])] != pytest.approx(ages[str(shipped[1])], abs=0.05)

@@ -32,7 +32,7 @@ if not files:
 def analysis_of(name: str, data: bytes) -> PhotoAnalysis:
     """One analysis per distinct file, kept for the session so widget changes do not re-run the network."""
     cache = st.session_state.setdefault("analyze_cache", {})
-    key = (name, hashlib.sha1(data).hexdigest())
+    key = (name, hashlib.sha1(data).hexdigest(), str(predictor.weights.path))  # the sidebar may switch networks
     st.session_state.setdefault("analyze_keys", {})[name] = key
     if key not in cache:
         if len(cache) > 16:
