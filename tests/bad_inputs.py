@@ -224,16 +224,22 @@ class Run:
 
 
 def run_measured(argv: list[str], timeout: float, env: dict[str, str] | None = None) -> Run:
-    """Run ``argv`` and measure it alone: ``os.wait4`` gives the peak RSS of this child, not of all children."""
+    """Run ``argv`` (``[sys.executable, ...]``) and measure it alone: its wall time and its own peak resident memory,
+    which ``peak_memory.py`` reads inside the child (``os.wait4`` would count the test process's size too)."""
     import os
     import subprocess
+    import sys
     import tempfile
     import threading
     import time
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    assert argv[0] == sys.executable, "run_measured runs Python programs"
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak.txt"
         start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        wrapper = Path(__file__).resolve().with_name("peak_memory.py")
+        child = subprocess.Popen([sys.executable, str(wrapper), str(peak_file), *argv[1:]], stdout=out, stderr=err,
+                                 env=env)
         timer = threading.Timer(timeout, child.kill)
         timer.start()
         try:
@@ -244,5 +250,7 @@ def run_measured(argv: list[str], timeout: float, env: dict[str, str] | None = N
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        text = peak_file.read_text().strip() if peak_file.is_file() else "None"
+        peak = float(text) if text != "None" else usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
         return Run(child.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                   seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+                   seconds, peak)

@@ -84,7 +84,8 @@ if face.age_mirrored is not None:
 st.subheader(f"Face {index + 1}: why this age")
 c1, c2, c3 = st.columns([1, 2, 2])
 method = c1.selectbox("CAM method", list(CAM_METHODS), key="analyze_cam_method",
-                      help="scorecam runs the network once per feature map: slower.")
+                      help="scorecam runs the network once per feature map: slower, and the most faithful for the "
+                           "shipped network (docs/age_stages.md, Faithfulness).")
 kind = c2.radio("Explain", list(TARGETS), format_func=TARGETS.get, key="analyze_target")
 support = face.support
 top = int(support[-1])
