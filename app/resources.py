@@ -13,9 +13,11 @@ import torch
 
 from dldl_core.inference import pick_device
 from dldl_core.predictor import Predictor
-from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, read_sidecar, shipped_weights
+from dldl_core.model import ARCH_NAMES
+from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, is_default_weights, read_sidecar, shipped_weights
 
 ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_CHOICE = "weights_choice"  # session-state key of the sidebar's network choice
 
 
 def weights_path() -> Path:
@@ -26,17 +28,13 @@ def weights_path() -> Path:
     return Path(st.session_state.get(WEIGHTS_CHOICE) or DEFAULT_WEIGHTS)
 
 
-WEIGHTS_CHOICE = "weights_choice"  # session-state key of the sidebar's network choice
-
-
 def weights_label(path: Path) -> str:
     """``ThinAgeNet (default)``: the short name the sidebar's choice shows of a shipped weights file."""
     try:
         arch = read_sidecar(path)["model"]["arch"]
     except (WeightsError, OSError, ValueError, KeyError):
         return path.name
-    name = {"thin_age_net": "ThinAgeNet", "tiny_age_net": "TinyAgeNet"}.get(arch, path.stem)
-    return name + (" (default)" if path.resolve() == DEFAULT_WEIGHTS.resolve() else "")
+    return ARCH_NAMES.get(arch, path.stem) + (" (default)" if is_default_weights(path) else "")
 
 
 def weights_caption(path: Path) -> str:
@@ -88,14 +86,18 @@ def require_predictor() -> Predictor:
     return predictor
 
 
+def network_choice_offered() -> bool:
+    """True when the sidebar lets the user pick the network: no ``DLDL_WEIGHTS``, and more than one shipped."""
+    return not os.environ.get("DLDL_WEIGHTS") and len(shipped_weights()) > 1
+
+
 def sidebar() -> None:
     """The device in use and the network, on every page: a choice among the shipped weights (the most accurate is
     the default, a faster one suits a live demo on a small CPU) unless ``DLDL_WEIGHTS`` fixes the file."""
     device = pick_device("auto")
     st.sidebar.markdown(f"**Device:** {device_label(device)}")
-    shipped = shipped_weights()
-    if not os.environ.get("DLDL_WEIGHTS") and len(shipped) > 1:
-        st.sidebar.selectbox("Network", shipped, format_func=weights_label, key=WEIGHTS_CHOICE,
+    if network_choice_offered():
+        st.sidebar.selectbox("Network", shipped_weights(), format_func=weights_label, key=WEIGHTS_CHOICE,
                              help="Every page uses this network. The model card page shows how each was trained "
                                   "and measured.")
     st.sidebar.caption(weights_caption(weights_path()))

@@ -23,7 +23,7 @@ import numpy as np
 
 from dldl_core import metrics
 from dldl_core.data import UTKFACE_GENDERS, UTKFACE_RACES
-from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, read_sidecar
+from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, is_default_weights, read_sidecar
 
 GROUP_NAMES: dict[str, dict[int, str]] = {"gender": UTKFACE_GENDERS, "race": UTKFACE_RACES}
 
@@ -161,7 +161,7 @@ def card_text_path(path: str | os.PathLike) -> Path:
     """Where the written card of these weights lives: ``MODEL_CARD.md`` for the shipped default, else
     ``<stem>.model_card.md`` beside them (a folder can hold several networks, each with its own card)."""
     path = Path(path)
-    if path.resolve() == DEFAULT_WEIGHTS.resolve():
+    if is_default_weights(path):
         return path.parent / "MODEL_CARD.md"
     return path.with_suffix(".model_card.md")
 

@@ -49,10 +49,15 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def is_default_weights(path: str | os.PathLike) -> bool:
+    """True for the shipped default weights file, however ``path`` names it."""
+    return Path(path).resolve() == DEFAULT_WEIGHTS.resolve()
+
+
 def shipped_weights(folder: str | os.PathLike = WEIGHTS_DIR) -> list[Path]:
     """The weights files in ``folder`` that have a sidecar, the default first, then by name."""
     found = sorted(p for p in Path(folder).glob("*.safetensors") if sidecar_path(p).is_file())
-    return sorted(found, key=lambda p: p.resolve() != DEFAULT_WEIGHTS.resolve())
+    return sorted(found, key=lambda p: not is_default_weights(p))
 
 
 def sha256_of(path: str | os.PathLike) -> str:

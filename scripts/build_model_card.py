@@ -21,9 +21,10 @@ import torch
 
 from dldl_core.data import UTKFACE_GENDERS, UTKFACE_RACES
 from dldl_core.evaluate import evaluate
+from dldl_core.model import ARCH_NAMES
 from dldl_core.model_card import card_text_path
 from dldl_core.predictor import Predictor
-from dldl_core.weights import DEFAULT_WEIGHTS, read_sidecar, update_sidecar
+from dldl_core.weights import DEFAULT_WEIGHTS, read_sidecar, shipped_weights, update_sidecar
 
 GROUP_LABELS = {"gender": UTKFACE_GENDERS, "race": UTKFACE_RACES}
 PRECISION = {"tiny_age_net": "stage 1 in fp32 (a CPU without native bf16), stage 2 under bf16 autocast (a CPU with "
@@ -55,7 +56,6 @@ TRIED = {
         "the gap between the two grew from stage to stage, so more cycles at 64x64 give less and less.",
     ],
 }
-ARCH_NAMES = {"thin_age_net": "ThinAgeNet", "tiny_age_net": "TinyAgeNet"}
 # The stages of each shipped network, as scripts/train_default_weights.sh runs them.
 FINE_TUNE = ("epochs from stage {k}'s weights, {lr} with 1 warm-up epoch, the light augmentation and an exponential "
              "moving average of the weights (decay 0.998), which is the network validated and kept")
@@ -165,9 +165,9 @@ def main() -> None:
     stage_list_text = "\n".join(textwrap.fill(f"{i}. {text};" if i < len(stage_list) else f"{i}. {text}.",
                                                width=116, initial_indent="  ", subsequent_indent="     ")
                                  for i, text in enumerate(stage_list, 1))
-    others = [p for p in weights.parent.glob("*.safetensors") if p != weights and p.with_suffix(".json").is_file()]
+    others = [p for p in shipped_weights(weights.parent) if p.resolve() != weights.resolve()]
     also = ("\n\nAlso shipped in this folder: " + ", ".join(f"`{o.name}` (its card: `{card_text_path(o).name}`)"
-                                                           for o in sorted(others)) + ".") if others else ""
+                                                           for o in others) + ".") if others else ""
     card = f"""# Model card: {weights.name}
 
 {arch_name} (DLDL-v2, {sidecar['num_parameters']:,} parameters, {sidecar['preprocess']['input_size']}x{sidecar['preprocess']['input_size']} input,

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dldl_core.live import LiveProcessor, gradcam_function
 from dldl_core.tracking import FaceTracker
-from resources import get_explainer, real_server, require_predictor
+from resources import get_explainer, network_choice_offered, real_server, require_predictor
 
 st.title("Live age estimation")
 st.write("Every face in the webcam video is boxed with its estimated age +- one standard deviation of the predicted "
@@ -81,8 +81,9 @@ def show_stats() -> None:
 
 
 show_stats()
-st.caption(f"Network {predictor.weights.path.name} on {predictor.device.type.upper()} (the sidebar picks another: "
-           "the fastest suits a small laptop); the frame callback takes the newest frame and drops the "
+switch_hint = " (the sidebar picks another: the fastest suits a small laptop)" if network_choice_offered() else ""
+st.caption(f"Network {predictor.weights.path.name} on {predictor.device.type.upper()}{switch_hint}; the frame "
+           "callback takes the newest frame and drops the "
            "ones that arrive while it is busy, so the video never lags behind the camera.")
 # Refresh the statistics while the stream runs; any widget change reruns the page and so ends this loop.
 while ctx is not None and ctx.state.playing:
