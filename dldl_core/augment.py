@@ -1,7 +1,9 @@
 """Training augmentation of DLDL-v2, batched with a separate random draw per image.
 
 The paper's recipe: horizontal flip (p .5), grayscale (p .5), random rescale, rotation +-15 degrees, crop (a shift),
-colour jitter (brightness, contrast, saturation 0.4). torchvision.transforms.v2 draws one set of parameters per
+colour jitter (brightness, contrast, saturation 0.4). The ``wild`` preset adds what real photos do to a face and
+the UTKFace chips rarely show: stronger roll, a perspective warp (a turned or nodded head), directional light,
+a colour cast, pasted occluders (a hand, a glass, a phone), blur, low resolution and JPEG blocking. torchvision.transforms.v2 draws one set of parameters per
 call, so applying it per image costs a Python round trip per image, which on a small CPU is slower than the
 TinyAgeNet step itself. Here the same operations run once per batch, with per-image parameters: one affine grid
 for rotation + rescale + shift, and broadcast arithmetic for flip, grayscale and jitter (grayscale weights from
@@ -10,6 +12,7 @@ torchvision's ``rgb_to_grayscale``).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
@@ -27,6 +30,13 @@ class AugmentConfig:
     brightness: float = 0.4
     contrast: float = 0.4
     saturation: float = 0.4
+    perspective: float = 0.0  # max perspective strength (yaw; pitch at half of it), in grid units
+    light: float = 0.0  # probability of a directional light gradient (strength up to 0.9) and a gamma change
+    colour_cast: float = 0.0  # max per-channel gain change (a white-balance or make-up-like tint)
+    occlusion: float = 0.0  # probability of a pasted occluder (a textured rectangle or ellipse)
+    blur: float = 0.0  # probability of a Gaussian blur (sigma up to 2 % of the size)
+    low_resolution: float = 0.0  # probability of a down-and-up resize (to 25-60 % of the size)
+    jpeg: float = 0.0  # probability of JPEG compression at quality 15-60
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,7 +50,13 @@ def augment_preset(name: str) -> AugmentConfig:
     if name == "light":
         return AugmentConfig(grayscale=0.25, rotation=7.5, scale=(0.95, 1.05), shift=0.03,
                              brightness=0.2, contrast=0.2, saturation=0.2)
-    raise ValueError(f"unknown augmentation preset {name!r}: choose paper or light")
+    if name == "wild":
+        return AugmentConfig(rotation=25.0, scale=(0.85, 1.15), shift=0.08, perspective=0.3, light=0.4,
+                             colour_cast=0.15, occlusion=0.25, blur=0.15, low_resolution=0.15, jpeg=0.2)
+    raise ValueError(f"unknown augmentation preset {name!r}: choose one of {', '.join(AUGMENT_PRESETS)}")
+
+
+AUGMENT_PRESETS = ("paper", "light", "wild")
 
 
 def _uniform(n: int, lo: float, hi: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -60,7 +76,15 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig = AugmentConfig(),
     theta = torch.stack([torch.stack([cos * sign, -sin, shift[:, 0]], 1),
                          torch.stack([sin * sign, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3) output -> input
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    if config.perspective > 0:
+        grid = _perspective(grid, config.perspective, generator)
     x = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if config.occlusion > 0:
+        x = _occlude(x, config.occlusion, generator)
+    if config.light > 0:
+        x = _directional_light(x, config.light, generator)
+    if config.colour_cast > 0:
+        x = x * _uniform(3 * b, 1 - config.colour_cast, 1 + config.colour_cast, generator, dev).reshape(b, 3, 1, 1)
 
     def jitter(strength: float) -> torch.Tensor:
         return _uniform(b, 1 - strength, 1 + strength, generator, dev).reshape(b, 1, 1, 1)
@@ -71,5 +95,78 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig = AugmentConfig(),
     gray = TF.rgb_to_grayscale(x.clamp(0, 1))
     x = gray + (x - gray) * jitter(config.saturation)
     to_gray = (torch.rand(b, generator=generator, device=dev) < config.grayscale).reshape(b, 1, 1, 1)
-    x = torch.where(to_gray, TF.rgb_to_grayscale(x.clamp(0, 1)).expand_as(x), x)
+    x = torch.where(to_gray, TF.rgb_to_grayscale(x.clamp(0, 1)).expand_as(x), x).clamp(0, 1)
+    return _camera(x, config, generator)
+
+
+def _chosen(b: int, p: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    return (torch.rand(b, generator=generator, device=device) < p).reshape(b, 1, 1, 1)
+
+
+def _perspective(grid: torch.Tensor, strength: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Divide each sampling position by 1 + g x + h y: a projective warp, as when a head turns (g) or nods (h)."""
+    b = grid.shape[0]
+    g = _uniform(b, -strength, strength, generator, grid.device).reshape(b, 1, 1)
+    h = _uniform(b, -strength / 2, strength / 2, generator, grid.device).reshape(b, 1, 1)
+    denominator = 1 + g * grid[..., 0] + h * grid[..., 1]
+    return grid / denominator.unsqueeze(-1)
+
+
+def _directional_light(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
+    """A light gradient across the face in a random direction (one side lit, the other in shade) and a gamma."""
+    b, _, h, w = x.shape
+    dev = x.device
+    angle = _uniform(b, 0, 2 * math.pi, generator, dev).reshape(b, 1, 1, 1)
+    strength = _uniform(b, 0.2, 0.9, generator, dev).reshape(b, 1, 1, 1)
+    ys = torch.linspace(-1, 1, h, device=dev).reshape(1, 1, h, 1)
+    xs = torch.linspace(-1, 1, w, device=dev).reshape(1, 1, 1, w)
+    gain = 1 + strength * (torch.cos(angle) * xs + torch.sin(angle) * ys)
+    gamma = torch.exp(_uniform(b, -0.5, 0.5, generator, dev)).reshape(b, 1, 1, 1)
+    lit = (x * gain).clamp(0, 1) ** gamma
+    return torch.where(_chosen(b, p, generator, dev), lit, x)
+
+
+def _occlude(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Paste a shaded, noisy rectangle or ellipse over a random part of the lower two thirds of the face (a hand,
+    a glass, a phone), in a random or a skin colour."""
+    b, _, h, w = x.shape
+    dev = x.device
+    cx, cy = _uniform(b, 0.1, 0.9, generator, dev), _uniform(b, 0.3, 1.0, generator, dev)
+    rx, ry = _uniform(b, 0.12, 0.3, generator, dev), _uniform(b, 0.12, 0.3, generator, dev)
+    ys = torch.linspace(0, 1, h, device=dev).reshape(1, h, 1)
+    xs = torch.linspace(0, 1, w, device=dev).reshape(1, 1, w)
+    dx, dy = (xs - cx.reshape(b, 1, 1)) / rx.reshape(b, 1, 1), (ys - cy.reshape(b, 1, 1)) / ry.reshape(b, 1, 1)
+    ellipse = torch.rand(b, generator=generator, device=dev).reshape(b, 1, 1) < 0.5
+    inside = torch.where(ellipse, dx ** 2 + dy ** 2 <= 1, (dx.abs() <= 1) & (dy.abs() <= 1)).unsqueeze(1)
+    colour = torch.rand(b, 3, 1, 1, generator=generator, device=dev)
+    skin = x.mean((2, 3), keepdim=True) * _uniform(b, 0.8, 1.25, generator, dev).reshape(b, 1, 1, 1)
+    colour = torch.where(_chosen(b, 0.5, generator, dev), skin, colour)  # half of them skin-coloured, like a hand
+    shading = 1 + 0.3 * (dx.unsqueeze(1) * _uniform(b, -1, 1, generator, dev).reshape(b, 1, 1, 1))
+    noise = 0.08 * torch.randn(b, 1, h, w, generator=generator, device=dev)
+    patch = (colour * shading + noise).clamp(0, 1)
+    return torch.where(inside & _chosen(b, p, generator, dev), patch, x)
+
+
+def _camera(x: torch.Tensor, config: AugmentConfig, generator: torch.Generator | None) -> torch.Tensor:
+    """Blur, low resolution and JPEG, each with one strength per batch and applied to a random subset of it."""
+    b, _, h, w = x.shape
+    dev = x.device
+    if config.blur > 0:
+        sigma = float(_uniform(1, 0.4, max(0.02 * w, 0.5), generator, dev))
+        kernel = 2 * math.ceil(3 * sigma) + 1
+        x = torch.where(_chosen(b, config.blur, generator, dev), TF.gaussian_blur(x, [kernel, kernel], [sigma]), x)
+    if config.low_resolution > 0:
+        factor = float(_uniform(1, 0.25, 0.6, generator, dev))
+        small = F.interpolate(x, size=(max(int(h * factor), 8), max(int(w * factor), 8)), mode="area")
+        up = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+        x = torch.where(_chosen(b, config.low_resolution, generator, dev), up, x)
+    if config.jpeg > 0 and dev.type == "cpu":
+        chosen = _chosen(b, config.jpeg, generator, dev).flatten().nonzero().flatten()
+        if len(chosen):
+            quality = int(_uniform(1, 15, 60, generator, dev))
+            with warnings.catch_warnings():  # torchvision 0.29 announces a move of its codecs to another package
+                warnings.simplefilter("ignore", DeprecationWarning)
+                encoded = TF.jpeg((x[chosen] * 255).round().to(torch.uint8), quality)
+            x = x.clone()
+            x[chosen] = encoded.float() / 255
     return x.clamp(0, 1)

@@ -24,8 +24,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", default=None, help="start from these weights (e.g. at a larger input size)")
     p.add_argument("--ema", type=float, default=0.0,
                    help="decay of a moving average of the weights that is validated and kept (e.g. 0.998); 0: off")
-    p.add_argument("--augment", choices=("paper", "light"), default="paper",
-                   help="paper: the DLDL-v2 recipe; light: half its rotation, shift, rescale and colour jitter")
+    p.add_argument("--augment", choices=("paper", "light", "wild"), default="paper",
+                   help="paper: the DLDL-v2 recipe; light: half its rotation, shift, rescale and colour jitter; "
+                        "wild: the paper's plus roll, perspective, light, occluders, blur, low resolution, JPEG")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--no-cache", action="store_true", help="decode images every epoch instead of caching them")
@@ -71,6 +72,9 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", default=None, help="also write one CSV row per face to this file")
     p.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
     p.add_argument("--workers", type=int, default=1, help="image decoding workers for folders")
+    p.add_argument("--min-confirmation", type=float, default=None,
+                   help="score a face needs on the second, upright look that confirms and re-aligns it "
+                        "(default 0.7; 0: no second look, every detection is a face)")
 
 
 def expand_images(paths: list[str]):
@@ -97,12 +101,16 @@ def predict_command(args: argparse.Namespace) -> int:
     from dldl_core.batch import iterate_predictions
     from dldl_core.predictor import Predictor
 
+    if args.min_confirmation is not None and not 0 <= args.min_confirmation <= 1:
+        raise ValueError(f"--min-confirmation must be between 0 and 1, got {args.min_confirmation}")
     failures = 0
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
-        writer.writerow(["path", "face", "x0", "y0", "x1", "y1", "score", "age", "std", "lo90", "hi90", "error"])
-    with Predictor(args.weights, device=args.device, tta=not args.no_tta) as predictor:
+        writer.writerow(["path", "face", "x0", "y0", "x1", "y1", "score", "confirmation", "age", "std", "lo90", "hi90",
+                         "error"])
+    confirmation = {} if args.min_confirmation is None else {"min_confirmation": args.min_confirmation}
+    with Predictor(args.weights, device=args.device, tta=not args.no_tta, **confirmation) as predictor:
         if args.json:
             sys.stdout.write('{"images": [')
         for n, result in enumerate(iterate_predictions(predictor, expand_images(args.images), args.workers)):
@@ -119,10 +127,11 @@ def predict_command(args: argparse.Namespace) -> int:
                           f" +- {face.std:.1f} (90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f})")
                 if writer:
                     writer.writerow([result.path, i + 1, *(round(v, 1) for v in face.box), round(face.score, 4),
+                                     "" if face.confirmation is None else round(face.confirmation, 4),
                                      round(face.age, 2), round(face.std, 2), *(round(v, 2) for v in face.interval90),
                                      ""])
             if writer and result.error:
-                writer.writerow([result.path, "", "", "", "", "", "", "", "", "", "", result.error])
+                writer.writerow([result.path, *[""] * 11, result.error])
         if args.json:
             sys.stdout.write("\n]}\n")
     if csv_file:

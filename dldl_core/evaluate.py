@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from dldl_core import metrics
+from dldl_core import labels, metrics
 from dldl_core.data import Sample, read_manifest
 from dldl_core.images import ImageError, load_rgb
 from dldl_core.predictor import Predictor
@@ -30,12 +30,17 @@ class Evaluation:
     samples: list[Sample]
     faces_missed: int
     pipeline: str
+    interval90: np.ndarray | None = None  # (N, 2) the predicted central 90 % intervals, when there are distributions
 
     def summary(self, groups: tuple[str, ...] = ("gender", "race")) -> dict[str, Any]:
         result: dict[str, Any] = {
             "n": int(len(self.true)), "mae": metrics.mae(self.pred, self.true),
             "cs5": metrics.cs_at(self.pred, self.true, 5), "per_band": metrics.per_band(self.pred, self.true),
-            "faces_missed": self.faces_missed, "pipeline": self.pipeline}
+            "faces_missed": self.faces_missed, "pipeline": self.pipeline,
+            "gross_error_share": metrics.gross_error_share(self.pred, self.true)}
+        if self.interval90 is not None and len(self.interval90) == len(self.true):
+            result["coverage90"] = metrics.interval_coverage(self.interval90, self.true)
+            result["interval90_width"] = float(np.mean(self.interval90[:, 1] - self.interval90[:, 0]))
         sigmas = np.array([s.sigma or np.nan for s in self.samples])
         if len(sigmas) and not np.isnan(sigmas).any():
             result["e_error"] = metrics.e_error(self.pred, self.true, sigmas)
@@ -56,11 +61,14 @@ def evaluate(predictor: Predictor, image_dir: str | os.PathLike, manifest: str |
     if not samples:
         raise ValueError(f"{manifest}: no usable rows" + (f" in split {split!r}" if split else ""))
     rng = np.random.default_rng(seed)
-    preds, kept, missed, batch, batch_samples = [], [], 0, [], []
+    preds, intervals, kept, missed, batch, batch_samples = [], [], [], 0, [], []
 
     def flush() -> None:
         if batch:
-            preds.extend(predictor.estimate_chips(batch).age.cpu().tolist())
+            est = predictor.estimate_chips(batch)
+            preds.extend(est.age.cpu().tolist())
+            if est.distribution is not None:
+                intervals.extend(labels.interval(est.distribution.cpu(), predictor.support.cpu(), 0.9).tolist())
             kept.extend(batch_samples)
             batch.clear()
             batch_samples.clear()
@@ -83,4 +91,5 @@ def evaluate(predictor: Predictor, image_dir: str | os.PathLike, manifest: str |
         if len(batch) >= batch_size:
             flush()
     flush()
-    return Evaluation(np.array(preds), np.array([s.age for s in kept]), kept, missed, pipeline)
+    return Evaluation(np.array(preds), np.array([s.age for s in kept]), kept, missed, pipeline,
+                      np.array(intervals) if intervals else None)

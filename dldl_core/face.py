@@ -35,6 +35,14 @@ DETECTION_PAD = 0.25  # second try on an image padded by this fraction of its si
 # the image's width and height (so every face smaller than a quarter of the image lies whole in one tile).
 TILE_MIN_SIDE = 1000
 TILE_GRID = 3
+# Each candidate is looked at a second time, upright and centred: the image warped by its alignment so that the
+# chip fills the central CONFIRM_FACE pixels of a CONFIRM_VIEW-pixel view, and the detector run on that view. A
+# face is found again there, near the centre, with a high score; a patterned top, a hand or a coffee cup that
+# passed the first look at the whole image is not. The face found there also gives keypoints measured on an
+# upright, larger view, from which the face is aligned again (a tilted head's first keypoints can be far off).
+CONFIRM_VIEW = 192
+CONFIRM_FACE = 112
+MIN_CONFIRMATION = 0.7  # the second look's score a face needs (benchmarks/face_confirmation.py, docs/faces.md)
 
 
 _silence_lock = threading.Lock()
@@ -83,6 +91,7 @@ class Face:
     keypoints: np.ndarray  # (6, 2) pixels in the original image
     chip: np.ndarray | None = None  # (C, C, 3) uint8 aligned crop, C = chip size
     matrix: np.ndarray | None = None  # (2, 3) image -> chip similarity transform
+    confirmation: float | None = None  # the detector's score on a second, upright look (None: not looked at)
 
 
 class FaceDetector:
@@ -226,6 +235,51 @@ def align_face(rgb: np.ndarray, face: Face, template: Sequence[Sequence[float]] 
                                borderMode=cv2.BORDER_REPLICATE)
     face.matrix = matrix
     return face
+
+
+def confirmation_view(rgb: np.ndarray, matrix: np.ndarray, chip_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The upright view of an aligned face with context around it and its (2, 3) image -> view matrix."""
+    k = CONFIRM_FACE / chip_size
+    offset = (CONFIRM_VIEW - CONFIRM_FACE) / 2
+    view_matrix = np.array([[k, 0, offset], [0, k, offset]]) @ np.vstack([matrix, [0, 0, 1]])
+    view = cv2.warpAffine(rgb, view_matrix, (CONFIRM_VIEW, CONFIRM_VIEW), flags=cv2.INTER_AREA if k * np.hypot(
+        *matrix[:, 0]) < 0.5 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return view, view_matrix
+
+
+def confirm_face(rgb: np.ndarray, face: Face, detector: FaceDetector,
+                 template: Sequence[Sequence[float]] | None = None, chip_size: int = 200) -> Face:
+    """Look at an aligned face again, upright and centred: set ``face.confirmation`` to the score of the face found
+    at the view's centre (0 when none is) and align the face again from the keypoints found there. When the first
+    alignment was far off (the face found off-centre), the face is re-aligned from that view and looked at once more.
+    """
+    if face.matrix is None:
+        align_face(rgb, face, template, chip_size)
+    face.confirmation = 0.0
+    for attempt in range(2):
+        view, view_matrix = confirmation_view(rgb, face.matrix, chip_size)
+        found = _face_at_centre(detector._detect_once(view), tolerance=0.25 if attempt else 0.35)
+        if found is None:
+            return face
+        to_image = cv2.invertAffineTransform(view_matrix)
+        face.keypoints = found.keypoints @ to_image[:, :2].T + to_image[:, 2]
+        align_face(rgb, face, template, chip_size)
+        if attempt or _offset(found) < 0.15 * CONFIRM_VIEW:  # found near the centre: this look confirms it
+            face.confirmation = found.score
+            return face
+    return face
+
+
+def _offset(face: Face) -> float:
+    """Distance of a face's box centre from the centre of the confirmation view, in pixels."""
+    centre = CONFIRM_VIEW / 2
+    return float(np.hypot((face.box[0] + face.box[2]) / 2 - centre, (face.box[1] + face.box[3]) / 2 - centre))
+
+
+def _face_at_centre(faces: list[Face], tolerance: float) -> Face | None:
+    """The highest-scoring face whose box centre lies within ``tolerance`` of the view's size from its centre."""
+    near = [f for f in faces if _offset(f) < tolerance * CONFIRM_VIEW]
+    return max(near, key=lambda f: f.score) if near else None
 
 
 def chip_to_image(values: np.ndarray, matrix: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:

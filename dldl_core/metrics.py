@@ -16,6 +16,18 @@ def cs_at(pred: np.ndarray, true: np.ndarray, k: float = 5) -> float:
     return float(np.mean(np.abs(np.asarray(pred) - np.asarray(true)) <= k))
 
 
+def interval_coverage(intervals: np.ndarray, true: np.ndarray) -> float:
+    """Share of true ages inside their (N, 2) predicted intervals (ends included); a calibrated 90 % interval
+    covers about 0.9 of them."""
+    intervals, true = np.asarray(intervals, np.float64), np.asarray(true, np.float64)
+    return float(np.mean((intervals[:, 0] <= true) & (true <= intervals[:, 1])))
+
+
+def gross_error_share(pred: np.ndarray, true: np.ndarray, limit: float = 15.0) -> float:
+    """Share of estimates more than ``limit`` years off."""
+    return float(np.mean(np.abs(np.asarray(pred, np.float64) - np.asarray(true, np.float64)) > limit))
+
+
 def e_error(pred: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> float:
     """mean(1 - exp(-(y_hat - mu)^2 / 2 sigma^2)), the ChaLearn error."""
     pred, mu, sigma = map(np.asarray, (pred, mu, sigma))

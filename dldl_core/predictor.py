@@ -13,7 +13,7 @@ import torch
 from dldl_core import labels
 from dldl_core.backends import create_network
 from dldl_core.data import resize_transform
-from dldl_core.face import Face, FaceDetector, align_face
+from dldl_core.face import MIN_CONFIRMATION, Face, FaceDetector, align_face, confirm_face
 from dldl_core.images import load_rgb
 from dldl_core.inference import AgeEstimate, estimate, pick_device
 from dldl_core.objectives import get_objective
@@ -38,9 +38,11 @@ class FacePrediction:
     chip: np.ndarray | None = None  # (C, C, 3) uint8 aligned crop
     matrix: np.ndarray | None = None  # (2, 3) image -> chip
     keypoints: np.ndarray | None = None  # (6, 2) in the image
+    confirmation: float | None = None  # the detector's score on the second, upright look at the face
 
     def to_json(self) -> dict[str, Any]:
         return {"box": [round(float(v), 1) for v in self.box], "score": round(self.score, 4),
+                "confirmation": None if self.confirmation is None else round(self.confirmation, 4),
                 "age": round(self.age, 2), "std": round(self.std, 2),
                 "interval90": [round(float(v), 2) for v in self.interval90],
                 "support": [float(v) for v in self.support],
@@ -62,14 +64,19 @@ class Predictor:
     """Loads weights and the face detector once; thread-safe for concurrent ``predict_*`` calls."""
 
     def __init__(self, weights: str | os.PathLike | Weights | None = None, device: str = "auto", tta: bool = True,
-                 min_face_confidence: float = 0.5, backend: str = "torch") -> None:
-        """``backend``: where the network runs, ``torch``, ``onnxruntime`` (CPU) or ``auto`` (dldl_core.backends)."""
+                 min_face_confidence: float = 0.5, backend: str = "torch",
+                 min_confirmation: float = MIN_CONFIRMATION) -> None:
+        """``backend``: where the network runs, ``torch``, ``onnxruntime`` (CPU) or ``auto`` (dldl_core.backends).
+        ``min_face_confidence``: the detector's score a candidate needs on the whole image; ``min_confirmation``: the
+        score it needs on the second, upright look that also re-aligns it (dldl_core.face.confirm_face); 0 skips
+        that look."""
         self.device = pick_device(device)
         self.weights = weights if isinstance(weights, Weights) else load_weights(weights, self.device)
         self.model = self.weights.model.to(self.device).to(memory_format=torch.channels_last).eval()
         self.preprocess = self.weights.preprocess
         self.objective = get_objective(self.weights.objective)
         self.tta = tta
+        self.min_confirmation = min_confirmation
         self.network = create_network(self.model, self.preprocess.input_size, backend, self.device)
         self.detector = FaceDetector(min_face_confidence)
         self._resize = resize_transform(self.preprocess.input_size)
@@ -96,9 +103,20 @@ class Predictor:
                         tta=self.tta if tta is None else tta, network=self.network)
 
     def detect(self, rgb: np.ndarray, max_faces: int | None = None) -> list[Face]:
-        template = self.preprocess.template
-        faces = self.detector.detect(rgb)[:max_faces]
-        return [align_face(rgb, f, template, self.preprocess.chip_size) for f in faces]
+        """The faces of an image, largest first, each aligned (and confirmed and re-aligned by a second look unless
+        ``min_confirmation`` is 0); at most ``max_faces``."""
+        template, chip_size = self.preprocess.template, self.preprocess.chip_size
+        kept = []
+        for face in self.detector.detect(rgb):
+            if max_faces is not None and len(kept) >= max_faces:
+                break
+            align_face(rgb, face, template, chip_size)
+            if self.min_confirmation > 0:
+                confirm_face(rgb, face, self.detector, template, chip_size)
+                if face.confirmation < self.min_confirmation:
+                    continue
+            kept.append(face)
+        return kept
 
     def predict_faces(self, faces: list[Face], tta: bool | None = None) -> list[FacePrediction]:
         if not faces:
@@ -142,4 +160,4 @@ class Predictor:
             age_mirrored=None if est.age_mirrored is None else float(est.age_mirrored[i]),
             distribution_original=as_np(est.distribution_original),
             distribution_mirrored=as_np(est.distribution_mirrored),
-            chip=face.chip, matrix=face.matrix, keypoints=face.keypoints)
+            chip=face.chip, matrix=face.matrix, keypoints=face.keypoints, confirmation=face.confirmation)

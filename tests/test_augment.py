@@ -44,5 +44,65 @@ def test_light_preset_halves_the_paper_recipe_and_unknown_names_are_refused():
     assert paper == AugmentConfig()
     assert light.rotation == paper.rotation / 2 and light.brightness == paper.brightness / 2
     assert light.flip == paper.flip  # mirroring a face never changes its age
-    with pytest.raises(ValueError, match="paper or light"):
+    with pytest.raises(ValueError, match="paper, light, wild"):
         augment_preset("strong")
+
+
+def _off(**changes) -> AugmentConfig:
+    """Every operation off except ``changes``."""
+    return AugmentConfig(**{"flip": 0, "grayscale": 0, "rotation": 0, "scale": (1, 1), "shift": 0, "brightness": 0,
+                            "contrast": 0, "saturation": 0, **changes})
+
+
+def _face_batch():
+    from matplotlib.cbook import get_sample_data
+
+    from dldl_core.images import load_rgb
+
+    rgb = load_rgb(get_sample_data("grace_hopper.jpg", asfileobj=False))[60:460, 60:460]
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
+    return torch.nn.functional.interpolate(x, size=(64, 64), mode="area").repeat(8, 1, 1, 1)
+
+
+def test_wild_preset_is_the_paper_recipe_plus_the_wild_operations():
+    from dldl_core.augment import augment_preset
+
+    wild, paper = augment_preset("wild"), augment_preset("paper")
+    assert wild.rotation > paper.rotation and wild.grayscale == paper.grayscale
+    assert all(getattr(wild, k) > 0 for k in ("perspective", "light", "colour_cast", "occlusion", "blur",
+                                              "low_resolution", "jpeg"))
+    assert all(getattr(paper, k) == 0 for k in ("perspective", "light", "occlusion", "blur", "jpeg"))
+    out = augment_batch(_face_batch(), wild, torch.Generator().manual_seed(0))
+    assert out.shape == (8, 3, 64, 64) and 0 <= out.min() and out.max() <= 1
+
+
+def test_perspective_squeezes_one_side_and_keeps_the_centre():
+    x = _face_batch()
+    out = augment_batch(x, _off(perspective=0.4), torch.Generator().manual_seed(0))
+    assert not torch.allclose(out, x, atol=1e-3)
+    assert torch.allclose(out[..., 31:33, 31:33], x[..., 31:33, 31:33], atol=0.08)  # the grid's origin stays put
+
+
+def test_occluders_cover_a_connected_part_of_every_chosen_face_with_one_patch():
+    x = _face_batch()
+    out = augment_batch(x, _off(occlusion=1.0), torch.Generator().manual_seed(0))
+    changed = (out - x).abs().amax(1) > 1e-4  # (B, H, W)
+    area = changed.float().mean((1, 2))
+    assert (area > 0.02).all() and (area < 0.4).all()
+
+
+def test_directional_light_brightens_one_side_and_darkens_the_other():
+    x = torch.full((64, 3, 32, 32), 0.5)
+    out = augment_batch(x, _off(light=1.0), torch.Generator().manual_seed(0))
+    spread = out.mean(1).amax((1, 2)) - out.mean(1).amin((1, 2))
+    assert (spread > 0.1).all()
+
+
+def test_camera_degradations_change_the_face_but_keep_its_mean():
+    x = _face_batch()
+    detail = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().mean()  # noqa: E731
+    for config in (_off(blur=1.0), _off(low_resolution=1.0), _off(jpeg=1.0)):
+        out = augment_batch(x, config, torch.Generator().manual_seed(0))
+        assert not torch.allclose(out, x, atol=1e-3) and abs(float(out.mean() - x.mean())) < 0.02, config
+        if config.jpeg == 0:  # blur and low resolution lose detail (JPEG adds block edges instead)
+            assert detail(out) < detail(x), config

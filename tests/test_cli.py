@@ -28,7 +28,7 @@ def test_predict_json_schema_on_a_real_photo(capsys, grace_hopper_path, random_w
     images = json.loads(out)["images"]
     assert len(images) == 1 and images[0]["error"] is None and len(images[0]["faces"]) == 1
     face = images[0]["faces"][0]
-    assert set(face) == {"box", "score", "age", "std", "interval90", "support", "distribution"}
+    assert set(face) == {"box", "score", "confirmation", "age", "std", "interval90", "support", "distribution"}
     assert len(face["support"]) == len(face["distribution"]) == 117
     assert sum(face["distribution"]) == pytest.approx(1, abs=1e-3)
     x0, y0, x1, y1 = face["box"]
