@@ -282,6 +282,24 @@ def _face_at_centre(faces: list[Face], tolerance: float) -> Face | None:
     return max(near, key=lambda f: f.score) if near else None
 
 
+def find_faces(rgb: np.ndarray, detector: FaceDetector, template: Sequence[Sequence[float]] | None = None,
+               chip_size: int = 200, max_faces: int | None = None,
+               min_confirmation: float = MIN_CONFIRMATION) -> list[Face]:
+    """The faces of an image, largest first, each aligned and, unless ``min_confirmation`` is 0, confirmed and
+    re-aligned by a second, upright look (candidates that score below it there are dropped); at most ``max_faces``."""
+    kept = []
+    for face in detector.detect(rgb):
+        if max_faces is not None and len(kept) >= max_faces:
+            break
+        align_face(rgb, face, template, chip_size)
+        if min_confirmation > 0:
+            confirm_face(rgb, face, detector, template, chip_size)
+            if face.confirmation < min_confirmation:
+                continue
+        kept.append(face)
+    return kept
+
+
 def chip_to_image(values: np.ndarray, matrix: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
     """Map a (C, C[, ch]) array in the chip frame back onto the original image (zeros outside the chip)."""
     h, w = image_shape[:2]

@@ -13,7 +13,7 @@ import torch
 from dldl_core import labels
 from dldl_core.backends import create_network
 from dldl_core.data import resize_transform
-from dldl_core.face import MIN_CONFIRMATION, Face, FaceDetector, align_face, confirm_face
+from dldl_core.face import MIN_CONFIRMATION, Face, FaceDetector, find_faces
 from dldl_core.images import load_rgb
 from dldl_core.inference import AgeEstimate, estimate, pick_device
 from dldl_core.objectives import get_objective
@@ -103,20 +103,9 @@ class Predictor:
                         tta=self.tta if tta is None else tta, network=self.network)
 
     def detect(self, rgb: np.ndarray, max_faces: int | None = None) -> list[Face]:
-        """The faces of an image, largest first, each aligned (and confirmed and re-aligned by a second look unless
-        ``min_confirmation`` is 0); at most ``max_faces``."""
-        template, chip_size = self.preprocess.template, self.preprocess.chip_size
-        kept = []
-        for face in self.detector.detect(rgb):
-            if max_faces is not None and len(kept) >= max_faces:
-                break
-            align_face(rgb, face, template, chip_size)
-            if self.min_confirmation > 0:
-                confirm_face(rgb, face, self.detector, template, chip_size)
-                if face.confirmation < self.min_confirmation:
-                    continue
-            kept.append(face)
-        return kept
+        """The faces of an image, largest first, aligned and confirmed (dldl_core.face.find_faces)."""
+        return find_faces(rgb, self.detector, self.preprocess.template, self.preprocess.chip_size, max_faces,
+                          self.min_confirmation)
 
     def predict_faces(self, faces: list[Face], tta: bool | None = None) -> list[FacePrediction]:
         if not faces:
