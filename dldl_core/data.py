@@ -123,6 +123,25 @@ def manifest_from_utkface_folder(image_dir: str | os.PathLike) -> Manifest:
     return Manifest(samples, skipped)
 
 
+def duplicate_groups(duplicates_csv: str | os.PathLike) -> list[list[dict[str, str]]]:
+    """The groups of byte-identical files of a ``duplicates.csv`` (``group,file,age,split``), each a list of its
+    rows; empty when the file does not exist."""
+    path = Path(duplicates_csv)
+    if not path.is_file():
+        return []
+    groups: dict[str, list[dict[str, str]]] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            groups.setdefault(row["group"], []).append(row)
+    return list(groups.values())
+
+
+def val_files_with_train_copy(duplicates_csv: str | os.PathLike) -> set[str]:
+    """The val files that have a byte-identical copy in train (a network can remember it)."""
+    return {r["file"] for rows in duplicate_groups(duplicates_csv) if any(r["split"] == "train" for r in rows)
+            for r in rows if r["split"] == "val"}
+
+
 def resize_transform(size: int) -> v2.Compose:
     """Decoded RGB image -> (3, size, size) uint8 tensor: the one geometric step every pipeline shares."""
     return v2.Compose([v2.ToImage(), v2.Resize((size, size), antialias=True), v2.ToDtype(torch.uint8)])
