@@ -72,7 +72,7 @@ STAGES = {
         "stage 1 keeps (no EMA; an average does not change the trajectory it averages)",
         "12 " + FINE_TUNE.format(k=1, lr="lr 5e-4"),
         "14 " + FINE_TUNE.format(k=2, lr="lr 3e-4"),
-        "10 epochs at 128x128 from stage 3's 64x64 weights (the network is size-agnostic: progressive resizing), "
+        "6 epochs at 128x128 from stage 3's 64x64 weights (the network is size-agnostic: progressive resizing), "
         "batch 64, lr 5e-4 with 1 warm-up epoch, EMA 0.998 and the wild augmentation: the paper's recipe with roll "
         "up to +-25 degrees, rescale 0.85-1.15, plus a perspective warp (a turned or nodded head), directional light "
         "and gamma, colour casts, pasted occluders (half of them skin-coloured, like a hand), blur, low resolution "
@@ -125,14 +125,27 @@ def without_duplicates(evaluation, data: Path) -> tuple[int, float]:
 
 
 def wild_section(path: Path) -> str:
-    """The card's section on the wild proxy, from the JSON ``benchmarks/wild_proxy.py`` wrote (empty without one)."""
+    """The card's section on the wild proxy, from the JSON that ``benchmarks/wild_proxy.py --json`` wrote beside the
+    weights (empty without one): the table, and each weights file's mean gross-error share over the conditions."""
     if not path.is_file():
         return ""
+    from dldl_core.wild import CONDITIONS
     from dldl_core.wild_report import markdown_table
 
     result = json.loads(path.read_text())
-    return (f"## Real photos: the wild proxy\n\n{textwrap.fill(WILD_PROXY_NOTE + ' ' + result.get('command', ''), 116)}"
-            f"\n\n{markdown_table(result['results'], result.get('descriptions'))}\n\n")
+    means = []
+    for name, by_condition in result["results"].items():
+        shares = [s["gross_error_share"] for s in by_condition.values() if s.get("gross_error_share") is not None]
+        missed = sum(s["faces_missed"] for s in by_condition.values())
+        total = sum(s["n"] for s in by_condition.values())
+        means.append(f"`{name}` {100 * sum(shares) / len(shares):.1f}% gross errors on average over the "
+                     f"{len(shares)} conditions, {missed} of {total} faces missed")
+    note = (f"{WILD_PROXY_NOTE} `--limit {result['n_faces']} --seed {result['seed']}`. The training's wild "
+            f"augmentation imitates some of the same effects (light, occluders, blur, JPEG) with other code; the "
+            f"proxy is the project's own yardstick, not a set of real photos. Mean over conditions: "
+            + "; ".join(means) + ".")
+    return (f"## Real photos: the wild proxy\n\n{textwrap.fill(note, 116)}\n\n"
+            f"{markdown_table(result['results'], {k: c.description for k, c in CONDITIONS.items()})}\n\n")
 
 
 def cpu_name() -> str:

@@ -8,7 +8,7 @@
 #      exponential moving average of the weights (decay 0.998), which is the network validated and kept;
 #   3. ThinAgeNet only: from stage 2's weights, the same for 14 epochs at lr 3e-4;
 #   4. ThinAgeNet only, the shipped default: from stage 3's weights at 128x128 (the network is size-agnostic, so the
-#      64 px weights are a start: progressive resizing), 10 epochs, batch 64, lr 5e-4 (cosine, 1 warm-up epoch), EMA
+#      64 px weights are a start: progressive resizing), 6 epochs, batch 64, lr 5e-4 (cosine, 1 warm-up epoch), EMA
 #      0.998 and the wild augmentation (the paper's recipe plus roll up to +-25 degrees, perspective, directional
 #      light, colour casts, pasted occluders, blur, low resolution and JPEG: dldl_core/augment.py).
 #
@@ -55,7 +55,7 @@ if [[ $WHICH == thin || $WHICH == all ]]; then
   train_stage thin thin_64 --epochs 14 --warmup-epochs 1 --lr 1e-3 --augment light
   fine_tune thin thin_64_ft thin_64 12 5e-4
   fine_tune thin thin_64_ft2 thin_64_ft 14 3e-4
-  train_stage thin thin_128_wild --input-size 128 --batch-size 64 --epochs 10 --warmup-epochs 1 --lr 5e-4 \
+  train_stage thin thin_128_wild --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 5e-4 \
     --ema 0.998 --augment wild --init "$RUNS/thin_64_ft2.safetensors"
   ship thin thin_64 thin_64_ft thin_64_ft2 thin_128_wild
 fi
