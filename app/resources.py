@@ -14,6 +14,7 @@ import torch
 from dldl_core.inference import pick_device
 from dldl_core.predictor import Predictor
 from dldl_core.model import ARCH_NAMES
+from dldl_core.registry import resolve
 from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, is_default_weights, read_sidecar, shipped_weights
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +25,7 @@ def weights_path() -> Path:
     """The weights the app uses: ``DLDL_WEIGHTS`` when set, else the network chosen in the sidebar (the shipped
     default until one is chosen)."""
     if os.environ.get("DLDL_WEIGHTS"):
-        return Path(os.environ["DLDL_WEIGHTS"])
+        return resolve(os.environ["DLDL_WEIGHTS"])[0]  # a file or a shipped network's name (thin, tiny)
     return Path(st.session_state.get(WEIGHTS_CHOICE) or DEFAULT_WEIGHTS)
 
 

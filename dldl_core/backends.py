@@ -43,17 +43,11 @@ class TorchNetwork:
 
 
 def onnxruntime_session(model: str | bytes, threads: int | None = None):
-    """A CPU onnxruntime session of an ONNX file or its bytes, all graph optimisations, ``threads`` intra-op threads
-    (default: torch's thread count) that sleep instead of spinning while they wait, like the app's OpenMP threads
-    (OMP_WAIT_POLICY=PASSIVE): on a small CPU shared with the video and server threads spinning only takes CPU away."""
-    import onnxruntime as ort
+    """A CPU onnxruntime session of an ONNX file or its bytes (dldl_core.onnx_session) with ``threads`` intra-op
+    threads, default: torch's thread count."""
+    from dldl_core.onnx_session import onnxruntime_session as session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return session(model, threads or torch.get_num_threads())
 
 
 class OnnxRuntimeNetwork:

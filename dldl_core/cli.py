@@ -12,7 +12,7 @@ import sys
 from typing import Callable, Sequence
 
 from dldl_core.images import ImageError
-from dldl_core.weights import WeightsError
+from dldl_core.sidecar import WeightsError
 
 USER_ERRORS = (ImageError, WeightsError, FileNotFoundError, IsADirectoryError, PermissionError, ValueError)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {}

@@ -60,8 +60,12 @@ def train_command(args: argparse.Namespace) -> int:
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
+WEIGHTS_HELP = ("a shipped network (thin, tiny) or a weights file (.safetensors); default: DLDL_WEIGHTS, else the "
+                "shipped default (thin)")
+
+
 def _weights_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", default=None, help="weights file (.safetensors); default: the shipped weights")
+    p.add_argument("--weights", default=None, help=WEIGHTS_HELP)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
 
@@ -70,8 +74,19 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     _weights_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--csv", default=None, help="also write one CSV row per face to this file")
+    p.add_argument("--jsonl", default=None, help="also write one JSON object per image (a line each) to this file")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run: skip the images the --csv / --jsonl files already hold and "
+                        "append to them")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="predict only shard I of N (0 <= I < N) of the images, for N copies of this command")
+    p.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch"),
+                   help="auto: a shipped network runs on onnxruntime without importing torch (CPU); a weights file, "
+                        "--device cuda and --backend torch run on torch")
     p.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
-    p.add_argument("--workers", type=int, default=1, help="image decoding workers for folders")
+    p.add_argument("--workers", type=int, default=1, help="image decoding threads for folders")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (shown for several images on a "
+                                                               "terminal)")
     p.add_argument("--min-confirmation", type=float, default=None,
                    help="score a face needs on the second, upright look that confirms and re-aligns it "
                         "(default 0.7; 0: no second look, every detection is a face)")
@@ -94,48 +109,48 @@ def expand_images(paths: list[str]):
 @command("predict", "Estimate the age of every face in images or folders of images.")
 @arguments(_predict_args)
 def predict_command(args: argparse.Namespace) -> int:
-    import csv
     import json
     import sys
 
+    from tqdm import tqdm
+
     from dldl_core.batch import iterate_predictions
-    from dldl_core.predictor import Predictor
+    from dldl_core.prediction_files import PredictionFiles
+    from dldl_core.predictors import open_predictor
+    from dldl_core.sharding import in_shard, parse_shard
 
     if args.min_confirmation is not None and not 0 <= args.min_confirmation <= 1:
         raise ValueError(f"--min-confirmation must be between 0 and 1, got {args.min_confirmation}")
+    paths = list(expand_images(args.images))
+    if args.shard:
+        paths = list(in_shard(paths, *parse_shard(args.shard)))
     failures = 0
-    csv_file = open(args.csv, "w", newline="") if args.csv else None
-    writer = csv.writer(csv_file) if csv_file else None
-    if writer:
-        writer.writerow(["path", "face", "x0", "y0", "x1", "y1", "score", "confirmation", "age", "std", "lo90", "hi90",
-                         "error"])
     confirmation = {} if args.min_confirmation is None else {"min_confirmation": args.min_confirmation}
-    with Predictor(args.weights, device=args.device, tta=not args.no_tta, **confirmation) as predictor:
+    with PredictionFiles(args.csv, args.jsonl, args.resume) as files, \
+            open_predictor(args.weights, args.device, args.backend, tta=not args.no_tta, **confirmation) as predictor:
+        todo = [p for p in paths if p not in files.done]
+        progress = tqdm(total=len(todo), unit="image", file=sys.stderr, dynamic_ncols=True,
+                        disable=True if args.no_progress or len(todo) < 2 else None)  # None: on a terminal only
+        say = progress.write if not progress.disable else print
         if args.json:
             sys.stdout.write('{"images": [')
-        for n, result in enumerate(iterate_predictions(predictor, expand_images(args.images), args.workers)):
+        for n, result in enumerate(iterate_predictions(predictor, todo, args.workers)):
             failures += result.error is not None
+            files.write(result)
+            progress.update()
             if args.json:
                 sys.stdout.write(("," if n else "") + "\n  " + json.dumps(result.to_json()))
             elif result.error:
-                print(f"dldl: error: {result.error}", file=sys.stderr)
+                progress.write(f"dldl: error: {result.error}", file=sys.stderr)
             elif not result.faces:
-                print(f"{result.path}: no face found")
+                say(f"{result.path}: no face found")
             for i, face in enumerate(result.faces):
                 if not args.json:
-                    print(f"{result.path}: face {i + 1} at {tuple(round(v) for v in face.box)}: age {face.age:.1f}"
-                          f" +- {face.std:.1f} (90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f})")
-                if writer:
-                    writer.writerow([result.path, i + 1, *(round(v, 1) for v in face.box), round(face.score, 4),
-                                     "" if face.confirmation is None else round(face.confirmation, 4),
-                                     round(face.age, 2), round(face.std, 2), *(round(v, 2) for v in face.interval90),
-                                     ""])
-            if writer and result.error:
-                writer.writerow([result.path, *[""] * 11, result.error])
+                    say(f"{result.path}: face {i + 1} at {tuple(round(v) for v in face.box)}: age {face.age:.1f}"
+                        f" +- {face.std:.1f} (90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f})")
+        progress.close()
         if args.json:
             sys.stdout.write("\n]}\n")
-    if csv_file:
-        csv_file.close()
     return 2 if failures else 0
 
 
@@ -169,3 +184,28 @@ def evaluate_command(args: argparse.Namespace) -> int:
         if row["n"]:
             print(f"  {band:>6}: n={row['n']:5d}  MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}")
     return 0
+
+
+def _app_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1", help="where the server listens (0.0.0.0: every interface)")
+
+
+@command("app", "Serve the Streamlit app (needs the app extra: pip install 'dldl_core[app]').")
+@arguments(_app_args)
+def app_command(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+    import sys
+
+    from dldl_core.assets import APP_MAIN
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise ValueError("the app needs the app extra: pip install 'dldl_core[app]'")
+    if not APP_MAIN.is_file():
+        raise FileNotFoundError(f"the app's entry {APP_MAIN} is missing from this installation")
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(APP_MAIN), "--server.address",
+                              args.address, "--server.port", str(args.port), "--server.headless", "true",
+                              "--browser.gatherUsageStats", "false"])  # Streamlit takes over the process
+    return 0  # not reached

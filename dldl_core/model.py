@@ -10,12 +10,17 @@ parameter-free expectation layer that holds the age support as a buffer.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 from torch import nn
 
 from dldl_core import labels
+
+if TYPE_CHECKING:
+    import os
+
+    from dldl_core.registry import AgeNetWeights
 
 # VGG-16 "D" at full width; "M" is a 2x2 max-pool.
 VGG16_D: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -157,12 +162,27 @@ def create_model(arch: str = "tiny_age_net", **kwargs: Any) -> AgeNet:
     return AgeNet(ModelConfig(arch=arch, **kwargs))
 
 
-def thin_age_net(**kwargs: Any) -> AgeNet:
-    return create_model("thin_age_net", **kwargs)
+def pretrained(arch: str, weights: AgeNetWeights | str | os.PathLike, **kwargs: Any) -> AgeNet:
+    """The network of ``weights`` (``Weights.THIN``, ``"thin"`` or a file), checked to be an ``arch``, in eval mode."""
+    from dldl_core.weights import load_weights
+
+    if kwargs:
+        raise ValueError(f"the sidecar of the weights gives the config; {', '.join(kwargs)} cannot be set with them")
+    model = load_weights(weights).model
+    if model.config.arch != arch:
+        raise ValueError(f"{weights} holds a {model.config.arch}, not a {arch}")
+    return model
 
 
-def tiny_age_net(**kwargs: Any) -> AgeNet:
-    return create_model("tiny_age_net", **kwargs)
+def thin_age_net(weights: AgeNetWeights | str | os.PathLike | None = None, **kwargs: Any) -> AgeNet:
+    """ThinAgeNet: untrained from ``kwargs``, or loaded from ``weights`` (e.g. ``Weights.THIN``), whose sidecar then
+    gives the config."""
+    return create_model("thin_age_net", **kwargs) if weights is None else pretrained("thin_age_net", weights, **kwargs)
+
+
+def tiny_age_net(weights: AgeNetWeights | str | os.PathLike | None = None, **kwargs: Any) -> AgeNet:
+    """TinyAgeNet: untrained from ``kwargs``, or loaded from ``weights`` (e.g. ``Weights.TINY``)."""
+    return create_model("tiny_age_net", **kwargs) if weights is None else pretrained("tiny_age_net", weights, **kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -23,7 +23,8 @@ import numpy as np
 
 from dldl_core import metrics
 from dldl_core.data import UTKFACE_GENDERS, UTKFACE_RACES
-from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, is_default_weights, read_sidecar
+from dldl_core.registry import resolve
+from dldl_core.weights import WeightsError, is_default_weights, read_sidecar
 
 GROUP_NAMES: dict[str, dict[int, str]] = {"gender": UTKFACE_GENDERS, "race": UTKFACE_RACES}
 
@@ -182,7 +183,7 @@ def _read_card_text(path: Path) -> str | None:
 def load_model_card(path: str | os.PathLike | None = None) -> ModelCard:
     """Read the sidecar of ``path`` (default: ``DLDL_WEIGHTS`` or the shipped weights) and the files beside it;
     raises ``WeightsError`` when the sidecar itself is missing or unreadable."""
-    path = Path(path or os.environ.get("DLDL_WEIGHTS") or DEFAULT_WEIGHTS)
+    path = resolve(path)[0]
     sidecar = read_sidecar(path)
     stem = path.with_suffix("")
     card = ModelCard(path, sidecar)
@@ -225,7 +226,7 @@ DOCS_FIGURES = Path(__file__).resolve().parent.parent / "docs" / "figures"
 def find_stage_report(path: str | os.PathLike | None = None) -> Path | None:
     """The folder of the precomputed age-stage report (``stages.json`` from ``dldl stages``) that ships with the
     weights: ``<stem>.stages/`` or ``stages/`` beside them, else ``docs/figures/stages/`` or ``docs/figures/``."""
-    path = Path(path or os.environ.get("DLDL_WEIGHTS") or DEFAULT_WEIGHTS)
+    path = resolve(path)[0]
     names = [d.format(stem=path.stem) for d in STAGE_REPORT_DIRS]
     for folder in [path.parent / n for n in names] + [DOCS_FIGURES / "stages", DOCS_FIGURES]:
         if (folder / "stages.json").is_file():

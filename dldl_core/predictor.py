@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -17,56 +14,20 @@ from dldl_core.face import MIN_CONFIRMATION, Face, FaceDetector, find_faces
 from dldl_core.images import load_rgb
 from dldl_core.inference import AgeEstimate, estimate, pick_device
 from dldl_core.objectives import get_objective
+from dldl_core.prediction import FacePrediction, ImagePrediction
+from dldl_core.registry import AgeNetWeights, verified_detector_model
 from dldl_core.weights import Weights, load_weights
-
-
-@dataclass
-class FacePrediction:
-    """One face: where it is, its aligned crop and the predicted distribution over the support."""
-
-    box: tuple[float, float, float, float]
-    score: float
-    age: float
-    std: float
-    interval90: tuple[float, float]
-    support: np.ndarray  # (K,)
-    distribution: np.ndarray | None  # (K,)
-    age_original: float  # the image alone
-    age_mirrored: float | None  # its mirror (flip-TTA)
-    distribution_original: np.ndarray | None = None
-    distribution_mirrored: np.ndarray | None = None
-    chip: np.ndarray | None = None  # (C, C, 3) uint8 aligned crop
-    matrix: np.ndarray | None = None  # (2, 3) image -> chip
-    keypoints: np.ndarray | None = None  # (6, 2) in the image
-    confirmation: float | None = None  # the detector's score on the second, upright look at the face
-
-    def to_json(self) -> dict[str, Any]:
-        return {"box": [round(float(v), 1) for v in self.box], "score": round(self.score, 4),
-                "confirmation": None if self.confirmation is None else round(self.confirmation, 4),
-                "age": round(self.age, 2), "std": round(self.std, 2),
-                "interval90": [round(float(v), 2) for v in self.interval90],
-                "support": [float(v) for v in self.support],
-                "distribution": None if self.distribution is None else [round(float(v), 6) for v in self.distribution]}
-
-
-@dataclass
-class ImagePrediction:
-    path: str
-    faces: list[FacePrediction] = field(default_factory=list)
-    error: str | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "error": self.error, "faces": [f.to_json() for f in self.faces]}
 
 
 class Predictor:
     """Loads weights and the face detector once; thread-safe for concurrent ``predict_*`` calls."""
 
-    def __init__(self, weights: str | os.PathLike | Weights | None = None, device: str = "auto", tta: bool = True,
-                 min_face_confidence: float = 0.5, backend: str = "torch",
+    def __init__(self, weights: str | os.PathLike | AgeNetWeights | Weights | None = None, device: str = "auto",
+                 tta: bool = True, min_face_confidence: float = 0.5, backend: str = "torch",
                  min_confirmation: float = MIN_CONFIRMATION) -> None:
-        """``backend``: where the network runs, ``torch``, ``onnxruntime`` (CPU) or ``auto`` (dldl_core.backends).
+        """``weights``: a file, a shipped network's name (``thin``) or entry (``Weights.THIN``), loaded weights, or
+        None for the shipped default. ``backend``: where the network runs, ``torch``, ``onnxruntime`` (CPU) or
+        ``auto`` (dldl_core.backends).
         ``min_face_confidence``: the detector's score a candidate needs on the whole image; ``min_confirmation``: the
         score it needs on the second, upright look that also re-aligns it (dldl_core.face.confirm_face); 0 skips
         that look."""
@@ -78,7 +39,7 @@ class Predictor:
         self.tta = tta
         self.min_confirmation = min_confirmation
         self.network = create_network(self.model, self.preprocess.input_size, backend, self.device)
-        self.detector = FaceDetector(min_face_confidence)
+        self.detector = FaceDetector(min_face_confidence, model_path=verified_detector_model())
         self._resize = resize_transform(self.preprocess.input_size)
 
     def __enter__(self) -> "Predictor":

@@ -1,9 +1,14 @@
-"""Preprocessing that travels with the weights: input size, normalisation and the face alignment template."""
+"""Preprocessing that travels with the weights: input size, normalisation and the face alignment template.
+
+Importing it does not import torch (the torch-free prediction path reads it); only ``normalize`` needs torch.
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 # The DLDL-v2 authors' normalisation.
 DLDL_MEAN = (0.5958, 0.4637, 0.4065)
@@ -36,6 +41,8 @@ class Preprocess:
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) uint8 or float in [0, 1] -> normalised float, channels_last."""
+        import torch
+
         x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
         mean = torch.tensor(self.mean, device=x.device).reshape(1, 3, 1, 1)
         std = torch.tensor(self.std, device=x.device).reshape(1, 3, 1, 1)

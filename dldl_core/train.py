@@ -120,6 +120,7 @@ def training_template(dataset: FaceDataset, count: int = 600, seed: int = 0
                       ) -> tuple[tuple[tuple[float, float], ...] | None, int]:
     """The alignment template measured on the training chips themselves (median detector keypoints of ``count``
     random chips) and the chips' size; (None, size) when no face is found in them (then the default is used)."""
+    from dldl_core.assets import DETECTOR_MODEL
     from dldl_core.face import FaceDetector, derive_template
     from dldl_core.images import ImageError, load_rgb
 
@@ -133,7 +134,7 @@ def training_template(dataset: FaceDataset, count: int = 600, seed: int = 0
             continue
     chip_size = int(np.median([c.shape[1] for c in chips])) if chips else 200
     try:
-        with FaceDetector() as detector:
+        with FaceDetector(model_path=DETECTOR_MODEL) as detector:
             return derive_template(chips, detector), chip_size
     except ValueError:
         return None, chip_size

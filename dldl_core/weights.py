@@ -1,33 +1,34 @@
 """Weights as typed objects: a safetensors file plus a JSON sidecar that rebuilds everything around it.
 
-The sidecar (``<name>.json`` beside ``<name>.safetensors``) carries the model config, the age support, the
-preprocessing (input size, mean/std, alignment template), the objective, the training recipe, the metrics, the
-licence and the sha256 of the tensor file. Loading verifies the hash first and never unpickles anything.
+The sidecar (``<name>.json`` beside ``<name>.safetensors``, dldl_core/sidecar.py) carries the model config, the age
+support, the preprocessing (input size, mean/std, alignment template), the objective, the training recipe, the
+metrics, the licence and the sha256 of the tensor file. Loading verifies the hash first and never unpickles anything;
+a shipped network (``--weights thin``, ``Weights.THIN``) is also checked against the hashes pinned in code
+(dldl_core/registry.py), so it cannot be altered together with its sidecar.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from dldl_core import assets
 from dldl_core.model import AgeNet, ModelConfig
 from dldl_core.preprocess import Preprocess
+from dldl_core.registry import AgeNetWeights, resolve, verify_pinned
+from dldl_core.sidecar import FORMAT_VERSION, WeightsError, check_keys, read_sidecar, sha256_of, sidecar_path
+from dldl_core.sidecar import update_sidecar  # noqa: F401 - re-exported for the callers from before sidecar.py
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "thin_age_net.safetensors"  # the shipped default; DLDL_WEIGHTS overrides it
+WEIGHTS_DIR = assets.WEIGHTS_DIR
+DEFAULT_WEIGHTS = AgeNetWeights.DEFAULT.path  # the shipped default; DLDL_WEIGHTS overrides it
 UTKFACE_LICENSE = ("Trained on UTKFace, which its authors provide for non-commercial research purposes only; "
                    "the copyright of the images belongs to their original owners. These weights inherit that "
                    "restriction: non-commercial research use only.")
-
-
-class WeightsError(ValueError):
-    """A weights file that cannot be used; the message is one sentence for the user."""
 
 
 @dataclass
@@ -40,13 +41,14 @@ class Weights:
     objective: str
     meta: dict[str, Any] = field(default_factory=dict)  # recipe, metrics, licence, sha256, ...
 
+    # The shipped networks, for load_weights(Weights.THIN) and the builders' weights= (dldl_core.registry).
+    THIN: ClassVar[AgeNetWeights] = AgeNetWeights.THIN
+    TINY: ClassVar[AgeNetWeights] = AgeNetWeights.TINY
+    DEFAULT: ClassVar[AgeNetWeights] = AgeNetWeights.DEFAULT
+
     @property
     def support(self) -> torch.Tensor:
         return self.model.support
-
-
-def sidecar_path(path: str | os.PathLike) -> Path:
-    return Path(path).with_suffix(".json")
 
 
 def is_default_weights(path: str | os.PathLike) -> bool:
@@ -60,24 +62,17 @@ def shipped_weights(folder: str | os.PathLike = WEIGHTS_DIR) -> list[Path]:
     return sorted(found, key=lambda p: not is_default_weights(p))
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_weights(model: AgeNet, path: str | os.PathLike, preprocess: Preprocess, objective: str,
                  meta: dict[str, Any] | None = None) -> Path:
     """Write ``path`` (safetensors) and its sidecar; both are written to temporary names and renamed."""
     path = Path(path)
+    check_keys({"format_version": FORMAT_VERSION, **(meta or {})}, sidecar_path(path))  # before writing anything
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp), metadata={"format": "dldl_core", "arch": model.config.arch})
     sidecar = {
-        "format_version": 1,
+        "format_version": FORMAT_VERSION,
         "file": path.name,
         "sha256": sha256_of(tmp),
         "model": model.config.to_dict(),
@@ -95,35 +90,25 @@ def save_weights(model: AgeNet, path: str | os.PathLike, preprocess: Preprocess,
     return path
 
 
-def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
-    side = sidecar_path(path)
-    if not side.is_file():
-        raise WeightsError(f"{path}: its sidecar {side.name} is missing")
-    try:
-        return json.loads(side.read_text())
-    except json.JSONDecodeError as err:
-        raise WeightsError(f"{side}: the sidecar is not valid JSON ({err.msg})") from None
+def load_weights(weights: str | os.PathLike | AgeNetWeights | None = None, device: str | torch.device = "cpu",
+                 pinned: bool = True) -> Weights:
+    """Verify the hash, rebuild the network from the sidecar alone and load the tensors (no pickle).
 
-
-def update_sidecar(path: str | os.PathLike, **fields: Any) -> None:
-    """Merge ``fields`` into the sidecar (metrics, template, ...); the tensor file and its hash are unchanged."""
-    data = read_sidecar(path)
-    data.update(fields)
-    side = sidecar_path(path)
-    tmp = side.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, side)
-
-
-def load_weights(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> Weights:
-    """Verify the hash, rebuild the network from the sidecar alone and load the tensors (no pickle)."""
-    path = Path(path or os.environ.get("DLDL_WEIGHTS") or DEFAULT_WEIGHTS)
+    Args:
+        weights: a file, a shipped network's name (``thin``, ``tiny``) or entry (``Weights.THIN``), or None for
+            ``DLDL_WEIGHTS`` and then the shipped default.
+        device: where the network goes.
+        pinned: check a shipped network against the hashes pinned in code too (off only to re-pin it).
+    """
+    path, entry = resolve(weights)
     if not path.is_file():
         raise WeightsError(f"weights file {path} not found")
     sidecar = read_sidecar(path)
     actual = sha256_of(path)
     if actual != sidecar.get("sha256"):
         raise WeightsError(f"{path} does not match the sha256 in its sidecar (corrupted or tampered); refusing to load")
+    if entry is not None and pinned:
+        verify_pinned(entry, path, sidecar)
     config = ModelConfig.from_dict(sidecar["model"])
     model = AgeNet(config)
     try:

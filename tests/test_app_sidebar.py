@@ -67,7 +67,7 @@ def test_switching_the_network_reanalyses_an_uploaded_photo(monkeypatch, grace_h
     ages = {}
     for key, photo in at.session_state["analyze_cache"].items():
         ages[key[-1]] = photo.faces[0].age
-    with Predictor(shipped[1], device="cpu") as predictor:
+    with Predictor(shipped[1], device="auto", backend="auto") as predictor:  # as the app loads it (app/resources.py)
         expected = predictor.predict_rgb(load_rgb(grace_hopper_path))[0].age
     assert set(ages) == {str(shipped[0]), str(shipped[1])} and first
     assert ages[str(shipped[1])] == pytest.approx(expected, abs=0.05)

@@ -111,3 +111,43 @@ def test_the_method_names_of_the_options_are_the_methods_that_exist():
     from dldl_core.explain.methods import CAM_METHOD_NAMES
 
     assert CAM_METHOD_NAMES == tuple(CAM_METHODS)
+
+
+def test_folder_prediction_shows_a_progress_bar_on_a_terminal(monkeypatch, photo_folder):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    folder, _ = photo_folder
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["predict", str(folder), "--weights", "tiny", "--json"]) == 0
+    assert "8/8" in terminal.getvalue() and "image/s" in terminal.getvalue()
+    terminal.seek(0)
+    terminal.truncate()
+    assert main(["predict", str(folder), "--weights", "tiny", "--json", "--no-progress"]) == 0
+    assert terminal.getvalue() == ""
+
+
+def test_app_serves_the_installed_app_with_the_readmes_options(monkeypatch):
+    import os
+
+    from dldl_core.assets import APP_MAIN
+
+    calls = []
+    monkeypatch.setattr(os, "execv", lambda path, argv: calls.append(argv))
+    assert main(["app", "--port", "8600"]) == 0
+    assert calls[0][1:5] == ["-m", "streamlit", "run", str(APP_MAIN)] and APP_MAIN.is_file()
+    assert " ".join(calls[0][5:]) == ("--server.address 127.0.0.1 --server.port 8600 --server.headless true "
+                                      "--browser.gatherUsageStats false")
+
+
+def test_app_without_its_extra_is_one_line(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "streamlit", None)
+    assert main(["app"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "dldl: error: the app needs the app extra: pip install 'dldl_core[app]'"

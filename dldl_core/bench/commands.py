@@ -20,7 +20,8 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", default=None, help="weights file (.safetensors); default: the shipped weights")
+    p.add_argument("--weights", default=None,
+                   help="a shipped network (thin, tiny) or a .safetensors file; default: thin")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: CUDA when present")
     p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
                    help="where the predictor runs the network (auto: as the app, onnxruntime on the CPU); the Live "
@@ -111,7 +112,8 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", default=None, help="weights file (.safetensors); default: the shipped weights")
+    p.add_argument("--weights", default=None,
+                   help="a shipped network (thin, tiny) or a .safetensors file; default: thin")
     p.add_argument("--format", required=True, help="onnx or torchscript")
     p.add_argument("--out", required=True, help="output file (.onnx; .pt or .ts); a JSON sidecar is written beside")
     p.add_argument("--json", action="store_true", help="print JSON")

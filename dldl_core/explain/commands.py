@@ -10,7 +10,8 @@ from dldl_core.explain.methods import CAM_METHOD_NAMES
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", default=None, help="weights file (.safetensors); default: the shipped weights")
+    p.add_argument("--weights", default=None,
+                   help="a shipped network (thin, tiny) or a .safetensors file; default: thin")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true", help="print JSON")
 
