@@ -44,7 +44,9 @@ class AugmentConfig:
 
 def augment_preset(name: str) -> AugmentConfig:
     """``paper``: the DLDL-v2 recipe; ``light``: half its rotation, shift, rescale, jitter and grayscale rate, for
-    small networks that underfit under the full recipe."""
+    small networks that underfit under the full recipe; ``wild``: the paper's recipe with stronger roll and every
+    operation of real photos; ``wild_light``: the paper's rotation with lighter jitter and grayscale, and about half
+    of wild's rates of the real-photo operations (a last, settling stage after ``wild``)."""
     if name == "paper":
         return AugmentConfig()
     if name == "light":
@@ -53,10 +55,14 @@ def augment_preset(name: str) -> AugmentConfig:
     if name == "wild":
         return AugmentConfig(rotation=25.0, scale=(0.85, 1.15), shift=0.08, perspective=0.3, light=0.4,
                              colour_cast=0.15, occlusion=0.25, blur=0.15, low_resolution=0.15, jpeg=0.2)
+    if name == "wild_light":
+        return AugmentConfig(grayscale=0.25, rotation=15.0, scale=(0.9, 1.1), shift=0.05, brightness=0.3,
+                             contrast=0.3, saturation=0.3, perspective=0.15, light=0.2, colour_cast=0.1,
+                             occlusion=0.1, blur=0.1, low_resolution=0.1, jpeg=0.1)
     raise ValueError(f"unknown augmentation preset {name!r}: choose one of {', '.join(AUGMENT_PRESETS)}")
 
 
-AUGMENT_PRESETS = ("paper", "light", "wild")
+AUGMENT_PRESETS = ("paper", "light", "wild", "wild_light")
 
 
 def _uniform(n: int, lo: float, hi: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:

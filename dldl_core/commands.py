@@ -24,9 +24,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", default=None, help="start from these weights (e.g. at a larger input size)")
     p.add_argument("--ema", type=float, default=0.0,
                    help="decay of a moving average of the weights that is validated and kept (e.g. 0.998); 0: off")
-    p.add_argument("--augment", choices=("paper", "light", "wild"), default="paper",
+    p.add_argument("--augment", choices=("paper", "light", "wild", "wild_light"), default="paper",
                    help="paper: the DLDL-v2 recipe; light: half its rotation, shift, rescale and colour jitter; "
-                        "wild: the paper's plus roll, perspective, light, occluders, blur, low resolution, JPEG")
+                        "wild: the paper's plus roll, perspective, light, occluders, blur, low resolution, JPEG; "
+                        "wild_light: the paper's rotation, lighter jitter, about half of wild's real-photo operations")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--no-cache", action="store_true", help="decode images every epoch instead of caching them")

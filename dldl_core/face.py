@@ -19,10 +19,10 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from dldl_core.assets import DETECTOR_MODEL
+
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: warnings and errors only
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-DETECTOR_MODEL = WEIGHTS_DIR / "face_detection_short_range.tflite"
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
 ALIGN_POINTS = 4  # eyes, nose, mouth: the ears are often hidden
 # Median keypoints of UTKFace training chips (200x200), as fractions of the chip; the weights' sidecar carries

@@ -44,7 +44,7 @@ def test_light_preset_halves_the_paper_recipe_and_unknown_names_are_refused():
     assert paper == AugmentConfig()
     assert light.rotation == paper.rotation / 2 and light.brightness == paper.brightness / 2
     assert light.flip == paper.flip  # mirroring a face never changes its age
-    with pytest.raises(ValueError, match="paper, light, wild"):
+    with pytest.raises(ValueError, match="paper, light, wild, wild_light"):
         augment_preset("strong")
 
 
@@ -72,6 +72,9 @@ def test_wild_preset_is_the_paper_recipe_plus_the_wild_operations():
     assert all(getattr(wild, k) > 0 for k in ("perspective", "light", "colour_cast", "occlusion", "blur",
                                               "low_resolution", "jpeg"))
     assert all(getattr(paper, k) == 0 for k in ("perspective", "light", "occlusion", "blur", "jpeg"))
+    settling = augment_preset("wild_light")
+    assert all(0 < getattr(settling, k) < getattr(wild, k) for k in ("perspective", "light", "occlusion", "blur",
+                                                                      "low_resolution", "jpeg"))
     out = augment_batch(_face_batch(), wild, torch.Generator().manual_seed(0))
     assert out.shape == (8, 3, 64, 64) and 0 <= out.min() and out.max() <= 1
 
