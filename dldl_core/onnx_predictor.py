@@ -9,16 +9,13 @@ grey level of torchvision's).
 """
 from __future__ import annotations
 
-import os
-import time
 import numpy as np
 from PIL import Image
 
 from dldl_core import numpy_labels
 from dldl_core.face import MIN_CONFIRMATION, Face, FaceDetector, find_faces
-from dldl_core.images import ImageError, load_rgb
 from dldl_core.onnx_session import onnxruntime_session
-from dldl_core.prediction import FacePrediction, ImagePrediction
+from dldl_core.prediction import FacePrediction, PhotoPipeline
 from dldl_core.preprocess import Preprocess
 from dldl_core.registry import AgeNetWeights, verified_detector_model, verify_pinned
 from dldl_core.sidecar import WeightsError, read_sidecar
@@ -42,7 +39,7 @@ def average_mirrored(distributions: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return (original + mirrored) / 2, original, mirrored
 
 
-class OnnxPredictor:
+class OnnxPredictor(PhotoPipeline):
     """A shipped network on onnxruntime and the face detector, loaded once; the torch predictor's ``predict_*``."""
 
     def __init__(self, weights: AgeNetWeights = AgeNetWeights.DEFAULT, tta: bool = True,
@@ -102,24 +99,3 @@ class OnnxPredictor:
             distribution_original=original[i], distribution_mirrored=None if mirrored is None else mirrored[i],
             chip=f.chip, matrix=f.matrix, keypoints=f.keypoints, confirmation=f.confirmation)
             for i, f in enumerate(faces)]
-
-    def predict_rgb(self, rgb: np.ndarray, tta: bool | None = None, max_faces: int | None = None,
-                    timings: dict[str, float] | None = None) -> list[FacePrediction]:
-        """(H, W, 3) uint8 RGB -> one prediction per detected face, largest first."""
-        t0 = time.perf_counter()
-        faces = self.detect(rgb, max_faces)
-        t1 = time.perf_counter()
-        predictions = self.predict_faces(faces, tta)
-        if timings is not None:
-            timings.update(detect_align_ms=(t1 - t0) * 1e3, model_ms=(time.perf_counter() - t1) * 1e3)
-        return predictions
-
-    def predict_path(self, path: str | os.PathLike, tta: bool | None = None) -> ImagePrediction:
-        """Never raises for a bad image: the error is in the result."""
-        try:
-            rgb = load_rgb(path)
-        except ImageError as err:
-            return ImagePrediction(str(path), error=str(err))
-        timings: dict[str, float] = {}
-        faces = self.predict_rgb(rgb, tta, timings=timings)
-        return ImagePrediction(str(path), faces, timings_ms=timings)

@@ -5,6 +5,8 @@ Plain dataclasses over numpy arrays, shared by the torch predictor (dldl_core.pr
 """
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,3 +53,31 @@ class ImagePrediction:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "error": self.error, "faces": [f.to_json() for f in self.faces]}
+
+
+class PhotoPipeline:
+    """Photos and frames -> predictions, for a predictor that has ``detect(rgb, max_faces)`` (dldl_core.face's
+    find_faces) and ``predict_faces(faces, tta)`` (its network); shared by the torch and the torch-free predictor."""
+
+    def predict_rgb(self, rgb: np.ndarray, tta: bool | None = None, max_faces: int | None = None,
+                    timings: dict[str, float] | None = None) -> list[FacePrediction]:
+        """(H, W, 3) uint8 RGB -> one prediction per detected face, largest first."""
+        t0 = time.perf_counter()
+        faces = self.detect(rgb, max_faces)
+        t1 = time.perf_counter()
+        predictions = self.predict_faces(faces, tta)
+        if timings is not None:
+            timings.update(detect_align_ms=(t1 - t0) * 1e3, model_ms=(time.perf_counter() - t1) * 1e3)
+        return predictions
+
+    def predict_path(self, path: str | os.PathLike, tta: bool | None = None) -> ImagePrediction:
+        """Never raises for a bad image: the error is in the result."""
+        from dldl_core.images import ImageError, load_rgb
+
+        try:
+            rgb = load_rgb(path)
+        except ImageError as err:
+            return ImagePrediction(str(path), error=str(err))
+        timings: dict[str, float] = {}
+        faces = self.predict_rgb(rgb, tta, timings=timings)
+        return ImagePrediction(str(path), faces, timings_ms=timings)

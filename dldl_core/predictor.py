@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 import torch
@@ -11,15 +10,14 @@ from dldl_core import labels
 from dldl_core.backends import create_network
 from dldl_core.data import resize_transform
 from dldl_core.face import MIN_CONFIRMATION, Face, FaceDetector, find_faces
-from dldl_core.images import load_rgb
 from dldl_core.inference import AgeEstimate, estimate, pick_device
 from dldl_core.objectives import get_objective
-from dldl_core.prediction import FacePrediction, ImagePrediction
+from dldl_core.prediction import FacePrediction, ImagePrediction, PhotoPipeline  # noqa: F401  (re-exported)
 from dldl_core.registry import AgeNetWeights, verified_detector_model
 from dldl_core.weights import Weights, load_weights
 
 
-class Predictor:
+class Predictor(PhotoPipeline):
     """Loads weights and the face detector once; thread-safe for concurrent ``predict_*`` calls."""
 
     def __init__(self, weights: str | os.PathLike | AgeNetWeights | Weights | None = None, device: str = "auto",
@@ -73,29 +71,6 @@ class Predictor:
             return []
         est = self.estimate_chips([f.chip for f in faces], tta)
         return [self._face_prediction(f, est, i) for i, f in enumerate(faces)]
-
-    def predict_rgb(self, rgb: np.ndarray, tta: bool | None = None, max_faces: int | None = None,
-                    timings: dict[str, float] | None = None) -> list[FacePrediction]:
-        """(H, W, 3) uint8 RGB -> one prediction per detected face, largest first."""
-        t0 = time.perf_counter()
-        faces = self.detect(rgb, max_faces)
-        t1 = time.perf_counter()
-        predictions = self.predict_faces(faces, tta)
-        if timings is not None:
-            timings.update(detect_align_ms=(t1 - t0) * 1e3, model_ms=(time.perf_counter() - t1) * 1e3)
-        return predictions
-
-    def predict_path(self, path: str | os.PathLike, tta: bool | None = None) -> ImagePrediction:
-        """Never raises for a bad image: the error is in the result."""
-        from dldl_core.images import ImageError
-
-        try:
-            rgb = load_rgb(path)
-        except ImageError as err:
-            return ImagePrediction(str(path), error=str(err))
-        timings: dict[str, float] = {}
-        faces = self.predict_rgb(rgb, tta, timings=timings)
-        return ImagePrediction(str(path), faces, timings_ms=timings)
 
     def _face_prediction(self, face: Face, est: AgeEstimate, i: int) -> FacePrediction:
         support = self.support.cpu()

@@ -10,18 +10,23 @@
 #   4. ThinAgeNet only, the shipped default: from stage 3's weights at 128x128 (the network is size-agnostic, so the
 #      64 px weights are a start: progressive resizing), 6 epochs, batch 64, lr 5e-4 (cosine, 1 warm-up epoch), EMA
 #      0.998 and the wild augmentation (the paper's recipe plus roll up to +-25 degrees, perspective, directional
-#      light, colour casts, pasted occluders, blur, low resolution and JPEG: dldl_core/augment.py).
+#      light, colour casts, pasted occluders, blur, low resolution and JPEG: dldl_core/augment.py);
+#   5. ThinAgeNet only: from stage 4's weights at 128x128, 6 epochs, lr 3e-4, EMA 0.998, the wild_light
+#      augmentation (the paper's rotation, lighter jitter, about half of wild's rates): a settling stage.
 #
 #   scripts/train_default_weights.sh [thin|tiny|all]     (default: all)
 #
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
-# stopped. Threads: OMP_NUM_THREADS (default: all cores). Then measure them and write their cards:
+# stopped. Threads: OMP_NUM_THREADS (default: all cores). Then measure them, write their cards and pin them again
+# (the pins hold the sidecar's metrics too):
 #   python scripts/build_model_card.py --data ../shared/datasets/utkface --weights weights/<name>.safetensors
+#   python scripts/pin_weights.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/datasets/utkface}
 RUNS=${RUNS:-runs}
 DLDL=${DLDL:-dldl}
+PYTHON=${PYTHON:-python}
 WHICH=${1:-all}
 case "$WHICH" in thin|tiny|all) ;; *) echo "usage: $0 [thin|tiny|all]" >&2; exit 2 ;; esac
 
@@ -57,7 +62,10 @@ if [[ $WHICH == thin || $WHICH == all ]]; then
   fine_tune thin thin_64_ft2 thin_64_ft 14 3e-4
   train_stage thin thin_128_wild --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 5e-4 \
     --ema 0.998 --augment wild --init "$RUNS/thin_64_ft2.safetensors"
-  ship thin thin_64 thin_64_ft thin_64_ft2 thin_128_wild
+  train_stage thin thin_128_settle --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 3e-4 \
+    --ema 0.998 --augment wild_light --init "$RUNS/thin_128_wild.safetensors"
+  ship thin thin_64 thin_64_ft thin_64_ft2 thin_128_wild thin_128_settle
+  $PYTHON scripts/pin_weights.py  # the ONNX graph and the sha256 pins of the new weights
 fi
 if [[ $WHICH == tiny || $WHICH == all ]]; then
   train_stage tiny tiny_64 --epochs 20 --lr 1e-3
