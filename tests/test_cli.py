@@ -80,6 +80,18 @@ def test_evaluate_json(capsys, photo_folder, random_weights):
     assert code == 0 and result["n"] == 8 and result["pipeline"] == "full" and result["faces_missed"] == 0
     assert list(result["per_band"]) == ["0-12", "13-19", "20-39", "40-59", "60-79", "80+"]
     assert result["per_band"]["60-79"]["n"] == 4 and "per_gender" in result
+    assert 0 <= result["coverage90"] <= 1 and result["interval90_width"] > 0  # the 90 % intervals were kept
+    assert 0 <= result["gross_error_share"] <= 1
+
+
+def test_predict_refuses_a_confirmation_outside_0_to_1_and_reports_the_second_look(capsys, grace_hopper_path):
+    code, _, err = run(capsys, "predict", grace_hopper_path, "--min-confirmation", "1.5")
+    assert code == 2 and "--min-confirmation" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "predict", grace_hopper_path, "--json")
+    face = json.loads(out)["images"][0]["faces"][0]
+    assert code == 0 and face["confirmation"] >= 0.7
+    code, out, _ = run(capsys, "predict", grace_hopper_path, "--json", "--min-confirmation", "0")
+    assert code == 0 and json.loads(out)["images"][0]["faces"][0]["confirmation"] is None  # no second look
 
 
 def test_evaluate_on_a_missing_manifest_is_exit_2(capsys, tmp_path, random_weights):
