@@ -28,6 +28,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
                    help="paper: the DLDL-v2 recipe; light: half its rotation, shift, rescale and colour jitter; "
                         "wild: the paper's plus roll, perspective, light, occluders, blur, low resolution, JPEG; "
                         "wild_light: the paper's rotation, lighter jitter, about half of wild's real-photo operations")
+    p.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="the weights file holds the epoch with the best val MAE, or the last epoch's network")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--no-cache", action="store_true", help="decode images every epoch instead of caching them")
@@ -51,7 +53,7 @@ def train_command(args: argparse.Namespace) -> int:
                          objective=args.objective, lam=args.lam, sigma=args.sigma, input_size=args.input_size,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          warmup_epochs=args.warmup_epochs, max_age=args.max_age, limit=args.limit, init=args.init,
-                         ema=args.ema, augment=augment_preset(args.augment), seed=args.seed, device=args.device, cache=not args.no_cache, workers=args.workers,
+                         ema=args.ema, keep=args.keep, augment=augment_preset(args.augment), seed=args.seed, device=args.device, cache=not args.no_cache, workers=args.workers,
                          progress=not args.no_progress)
     path = train(config, resume=args.resume)
     print(f"weights written to {path}")

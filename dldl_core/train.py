@@ -59,6 +59,7 @@ class TrainConfig:
     limit: int | None = None  # use only the first N training samples (smoke tests)
     init: str | None = None  # start from these weights (e.g. fine-tuning at a larger input size)
     ema: float = 0.0  # decay of an exponential moving average of the weights, validated and saved instead; 0: off
+    keep: str = "best"  # which epoch's network the weights file holds: "best" on val, or the "last"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     seed: int = 0
     device: str = "auto"
@@ -245,6 +246,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             improved = score < best_mae
             if improved:
                 best_mae = score
+            if improved or config.keep == "last":
                 save_weights(kept, paths["weights"], preprocess, config.objective,
                              {"recipe": {**config.to_dict(), "best_epoch": epoch + 1},
                               "metrics": {"val_mae_chip_tta": record.get("val_mae"),

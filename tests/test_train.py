@@ -82,3 +82,19 @@ def test_ema_weights_are_the_ones_validated_saved_and_resumed(tmp_path, photo_fo
     assert not torch.equal(raw[name], averaged[name])  # and it differs from the last step's weights
     train(dataclasses.replace(config, epochs=2), resume=True)
     assert [json.loads(l)["epoch"] for l in out_paths(out)["log"].read_text().splitlines()] == [1, 2]
+
+
+def test_keep_last_saves_the_last_epoch_even_when_it_is_not_the_best(tmp_path, photo_folder):
+    """With a learning rate that wrecks the network, the last epoch is worse than the first on val; --keep last
+    still writes it (its sidecar names that epoch), --keep best keeps the first."""
+    folder, manifest = photo_folder
+    kept = {}
+    for keep in ("best", "last"):
+        out = tmp_path / f"{keep}.safetensors"
+        train(TrainConfig(data=str(folder), manifest=str(manifest), out=str(out), input_size=64, epochs=3,
+                          batch_size=2, lr=0.5, warmup_epochs=0, keep=keep, cache_dir=str(tmp_path / "cache"),
+                          progress=False))
+        log = [json.loads(line) for line in out_paths(out)["log"].read_text().splitlines()]
+        kept[keep] = load_weights(out).meta["recipe"]["best_epoch"]
+        best = min(log, key=lambda r: r["val_mae"])["epoch"]
+    assert kept["best"] == best != 3 and kept["last"] == 3
