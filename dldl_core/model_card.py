@@ -55,6 +55,7 @@ class ModelCard:
         for key, e in self.evaluations.items():
             row = {"evaluation": key, "pipeline": e.get("pipeline", ""), "faces": e.get("n")}
             for name, label in (("mae", "MAE"), ("cs5", "CS@5"), ("e_error", "e-error"),
+                                ("gross_error_share", "gross (> 15 y)"), ("coverage90", "90 % coverage"),
                                 ("faces_missed", "faces missed")):
                 if name in e:
                     row[label] = round(e[name], 3) if isinstance(e[name], float) else e[name]

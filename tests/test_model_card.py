@@ -28,7 +28,7 @@ def test_bare_sidecar_lists_what_is_missing(weights_copy):
 def summary(pipeline, mae, per_band):
     """An evaluation summary as ``Evaluation.summary()`` writes it."""
     return {"n": 3, "mae": mae, "cs5": 0.5, "per_band": per_band, "faces_missed": 0, "pipeline": pipeline,
-            "per_gender": {"0": {"n": 1, "mae": 2.0, "bias": 1.0}}}
+            "gross_error_share": 1 / 3, "coverage90": 2 / 3, "per_gender": {"0": {"n": 1, "mae": 2.0, "bias": 1.0}}}
 
 
 def test_evaluations_and_predictions_from_the_sidecar(weights_copy):
@@ -45,7 +45,7 @@ def test_evaluations_and_predictions_from_the_sidecar(weights_copy):
     assert card.tables("val_full")[0] == {}
     rows = card.evaluation_rows()
     assert rows[1] == {"evaluation": "val_chip", "pipeline": "chip", "faces": 3, "MAE": 5.5, "CS@5": 0.5,
-                       "faces missed": 0}
+                       "gross (> 15 y)": 0.333, "90 % coverage": 0.667, "faces missed": 0}
     np.testing.assert_array_equal(card.predictions["pred"], [10, 30, 52])
     assert not any("scatter" in m for m in card.missing)
 
