@@ -7,7 +7,7 @@ under every condition, so a condition's change against ``pasted`` comes from its
 run side by side on the very same photos. ``--worst K`` adds the K worst val errors of the chip pipeline (every val
 face, as aligned crops) grouped by measured cause, against how common each cause is among all val faces.
 
-    nice -n 10 python benchmarks/wild_proxy.py --data ../shared/datasets/utkface --limit 200 --out /tmp/wild_proxy \\
+    python benchmarks/wild_proxy.py --data ../shared/datasets/utkface --limit 200 --out ../wild_proxy_out \\
         [--weights A.safetensors B.safetensors] [--conditions pasted,yaw] [--examples] [--worst 40] [--json]
 
 Writes OUT/wild_proxy.json and OUT/wild_proxy.md and prints the table. ``--examples`` also writes
