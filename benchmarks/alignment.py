@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dldl_core.data import read_manifest, val_files_with_train_copy  # noqa: E402
+from dldl_core.data import read_manifest, utkface_folder_problem, val_files_with_train_copy  # noqa: E402
 from dldl_core.face import DEFAULT_TEMPLATE, MIN_CONFIRMATION  # noqa: E402
 from dldl_core.images import load_rgb  # noqa: E402
 from dldl_core.predictor import Predictor  # noqa: E402
@@ -111,9 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     data = Path(args.data)
-    if not (data / "manifest.csv").is_file():
-        print(f"error: {data} holds no manifest.csv (the UTKFace folder with images/ and manifest.csv)",
-              file=sys.stderr)
+    if problem := utkface_folder_problem(data):
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     copies = val_files_with_train_copy(data / "duplicates.csv")
     samples = [s for s in read_manifest(data / "manifest.csv", data / "images").split("val").samples

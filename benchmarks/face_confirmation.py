@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dldl_core.data import read_manifest  # noqa: E402
-from dldl_core.face import MIN_CONFIRMATION, FaceDetector, _overlap, align_face, confirm_face  # noqa: E402
+from dldl_core.data import read_manifest, utkface_folder_problem  # noqa: E402
+from dldl_core.face import MIN_CONFIRMATION, FaceDetector, _overlap, confirm_face, find_faces  # noqa: E402
 from dldl_core.images import load_rgb  # noqa: E402
 from dldl_core.negatives import non_face_scenes  # noqa: E402
 from dldl_core.synthetic import paste_face  # noqa: E402
@@ -36,10 +36,8 @@ def candidate_scores(detector: FaceDetector, rgb: np.ndarray, template, chip_siz
     """(box, confirmation score) of every candidate the detector finds in an image."""
     out = []
     for face in detector.detect(rgb):
-        box = face.box
-        align_face(rgb, face, template, chip_size)
         confirm_face(rgb, face, detector, template, chip_size)
-        out.append((box, float(face.confirmation)))
+        out.append((face.box, float(face.confirmation)))
     return out
 
 
@@ -86,14 +84,11 @@ def confirmation_cost_ms(template, chip_size: int, repeat: int = 30) -> dict:
     frame[60:60 + 360, 140:140 + 300] = cv2.resize(face, (300, 360))
     times = {}
     with FaceDetector() as detector:
-        for name, confirm in (("detect_align", False), ("detect_align_confirm", True)):
+        for name, threshold in (("detect_align", 0.0), ("detect_align_confirm", MIN_CONFIRMATION)):
             runs = []
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                for f in detector.detect(frame):
-                    align_face(frame, f, template, chip_size)
-                    if confirm:
-                        confirm_face(frame, f, detector, template, chip_size)
+                find_faces(frame, detector, template, chip_size, min_confirmation=threshold)
                 runs.append((time.perf_counter() - t0) * 1e3)
             times[name] = float(np.median(runs))
     return times
@@ -119,9 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     data = Path(args.data)
-    if not (data / "manifest.csv").is_file():
-        print(f"error: {data} holds no manifest.csv (the UTKFace folder with images/ and manifest.csv)",
-              file=sys.stderr)
+    if problem := utkface_folder_problem(data):
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     preprocess = load_weights(args.weights).preprocess
     scores = measure(data, args.limit, args.seed, preprocess.template, preprocess.chip_size)

@@ -17,7 +17,6 @@ outside the repository).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -39,7 +38,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 from dldl_core import error_causes, metrics, wild_report  # noqa: E402
-from dldl_core.data import Sample, duplicate_groups, read_manifest, val_files_with_train_copy  # noqa: E402
+from dldl_core.data import (Sample, duplicate_groups, read_manifest, utkface_folder_problem,  # noqa: E402
+                            val_files_with_train_copy)
 from dldl_core.images import ImageError, load_rgb  # noqa: E402
 from dldl_core.predictor import Predictor  # noqa: E402
 from dldl_core.weights import WeightsError  # noqa: E402
@@ -95,8 +95,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace) -> list[str]:
     """The condition names, after checking every argument that can be checked before loading anything."""
-    if not (args.data / "manifest.csv").is_file() or not (args.data / "images").is_dir():
-        raise UsageError(f"{args.data} is not a UTKFace folder (it needs manifest.csv and images/)")
+    if problem := utkface_folder_problem(args.data):
+        raise UsageError(problem)
     names = [n.strip() for n in args.conditions.split(",") if n.strip()]
     unknown = [n for n in names if n not in CONDITIONS]
     if unknown or not names:

@@ -123,6 +123,14 @@ def manifest_from_utkface_folder(image_dir: str | os.PathLike) -> Manifest:
     return Manifest(samples, skipped)
 
 
+def utkface_folder_problem(folder: str | os.PathLike) -> str | None:
+    """One sentence on why ``folder`` is not a UTKFace folder (``manifest.csv`` and ``images/``), or None."""
+    folder = Path(folder)
+    if (folder / "manifest.csv").is_file() and (folder / "images").is_dir():
+        return None
+    return f"{folder} is not a UTKFace folder (it needs manifest.csv and images/)"
+
+
 def duplicate_groups(duplicates_csv: str | os.PathLike) -> list[list[dict[str, str]]]:
     """The groups of byte-identical files of a ``duplicates.csv`` (``group,file,age,split``), each a list of its
     rows; empty when the file does not exist."""

@@ -220,11 +220,17 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix
 
 
+def alignment_matrix(keypoints: np.ndarray, template: Sequence[Sequence[float]] | None = None,
+                     chip_size: int = 200) -> np.ndarray:
+    """(2, 3) image -> chip similarity that puts the eyes, nose and mouth of (6, 2) ``keypoints`` on the template."""
+    template = np.asarray(template or DEFAULT_TEMPLATE, np.float64) * chip_size
+    return similarity_transform(keypoints[:ALIGN_POINTS], template[:ALIGN_POINTS])
+
+
 def align_face(rgb: np.ndarray, face: Face, template: Sequence[Sequence[float]] | None = None,
                chip_size: int = 200) -> Face:
     """Fill ``face.chip`` and ``face.matrix``: the image warped so the keypoints land on the template."""
-    template = np.asarray(template or DEFAULT_TEMPLATE, np.float64) * chip_size
-    matrix = similarity_transform(face.keypoints[:ALIGN_POINTS], template[:ALIGN_POINTS])
+    matrix = alignment_matrix(face.keypoints, template, chip_size)
     scale = float(np.hypot(*matrix[:, 0]))
     source, warp = rgb, matrix
     if scale < 0.5:  # shrink with area averaging first, so the warp does not alias a large face
@@ -242,31 +248,29 @@ def confirmation_view(rgb: np.ndarray, matrix: np.ndarray, chip_size: int) -> tu
     k = CONFIRM_FACE / chip_size
     offset = (CONFIRM_VIEW - CONFIRM_FACE) / 2
     view_matrix = np.array([[k, 0, offset], [0, k, offset]]) @ np.vstack([matrix, [0, 0, 1]])
-    view = cv2.warpAffine(rgb, view_matrix, (CONFIRM_VIEW, CONFIRM_VIEW), flags=cv2.INTER_AREA if k * np.hypot(
-        *matrix[:, 0]) < 0.5 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    view = cv2.warpAffine(rgb, view_matrix, (CONFIRM_VIEW, CONFIRM_VIEW), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
     return view, view_matrix
 
 
 def confirm_face(rgb: np.ndarray, face: Face, detector: FaceDetector,
                  template: Sequence[Sequence[float]] | None = None, chip_size: int = 200) -> Face:
-    """Look at an aligned face again, upright and centred: set ``face.confirmation`` to the score of the face found
-    at the view's centre (0 when none is) and align the face again from the keypoints found there. When the first
-    alignment was far off (the face found off-centre), the face is re-aligned from that view and looked at once more.
-    """
-    if face.matrix is None:
-        align_face(rgb, face, template, chip_size)
+    """Look at a face again, upright and centred: set ``face.confirmation`` to the score of the face found at the
+    view's centre (0 when none is). A confirmed face takes the keypoints found there and is aligned from them
+    (``chip`` and ``matrix``); when the first alignment was far off (the face found off-centre), the view is made
+    again from those keypoints and looked at once more. An unconfirmed face is left as it was."""
+    keypoints = face.keypoints
     face.confirmation = 0.0
     for attempt in range(2):
-        view, view_matrix = confirmation_view(rgb, face.matrix, chip_size)
+        view, view_matrix = confirmation_view(rgb, alignment_matrix(keypoints, template, chip_size), chip_size)
         found = _face_at_centre(detector._detect_once(view), tolerance=0.25 if attempt else 0.35)
         if found is None:
             return face
         to_image = cv2.invertAffineTransform(view_matrix)
-        face.keypoints = found.keypoints @ to_image[:, :2].T + to_image[:, 2]
-        align_face(rgb, face, template, chip_size)
+        keypoints = found.keypoints @ to_image[:, :2].T + to_image[:, 2]
         if attempt or _offset(found) < 0.15 * CONFIRM_VIEW:  # found near the centre: this look confirms it
-            face.confirmation = found.score
-            return face
+            face.keypoints, face.confirmation = keypoints, found.score
+            return align_face(rgb, face, template, chip_size)
     return face
 
 
@@ -291,11 +295,11 @@ def find_faces(rgb: np.ndarray, detector: FaceDetector, template: Sequence[Seque
     for face in detector.detect(rgb):
         if max_faces is not None and len(kept) >= max_faces:
             break
-        align_face(rgb, face, template, chip_size)
         if min_confirmation > 0:
-            confirm_face(rgb, face, detector, template, chip_size)
-            if face.confirmation < min_confirmation:
-                continue
+            if confirm_face(rgb, face, detector, template, chip_size).confirmation < min_confirmation:
+                continue  # a confirmed face comes back aligned from its second look
+        else:
+            align_face(rgb, face, template, chip_size)
         kept.append(face)
     return kept
 

@@ -60,15 +60,6 @@ class OnnxPredictor(PhotoPipeline):
         self._input = self.session.get_inputs()[0].name
         self.detector = FaceDetector(min_face_confidence, model_path=verified_detector_model())
 
-    def __enter__(self) -> "OnnxPredictor":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.detector.close()
-
     def distributions(self, chips: list[np.ndarray], tta: bool) -> np.ndarray:
         """Aligned chips (and, with ``tta``, their mirrors after them) -> (B or 2B, K) distributions."""
         x = normalize(resize_chips(chips, self.preprocess.input_size), self.preprocess.mean, self.preprocess.std)

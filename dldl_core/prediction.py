@@ -57,7 +57,17 @@ class ImagePrediction:
 
 class PhotoPipeline:
     """Photos and frames -> predictions, for a predictor that has ``detect(rgb, max_faces)`` (dldl_core.face's
-    find_faces) and ``predict_faces(faces, tta)`` (its network); shared by the torch and the torch-free predictor."""
+    find_faces), ``predict_faces(faces, tta)`` (its network) and a ``detector``; shared by the torch and the
+    torch-free predictor. A context manager that closes the detector."""
+
+    def __enter__(self) -> "PhotoPipeline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.detector.close()
 
     def predict_rgb(self, rgb: np.ndarray, tta: bool | None = None, max_faces: int | None = None,
                     timings: dict[str, float] | None = None) -> list[FacePrediction]:

@@ -40,15 +40,6 @@ class Predictor(PhotoPipeline):
         self.detector = FaceDetector(min_face_confidence, model_path=verified_detector_model())
         self._resize = resize_transform(self.preprocess.input_size)
 
-    def __enter__(self) -> "Predictor":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.detector.close()
-
     @property
     def support(self) -> torch.Tensor:
         return self.model.support

@@ -191,7 +191,7 @@ def test_drawn_and_bundled_non_faces_get_no_confirmed_box():
     """The predictor's faces on every scene without a face (scikit-image's non-face photos and crops of them, drawn
     fabrics, hands and badges) at the default thresholds: at most the odd one, against 18 of the detector alone
     measured by benchmarks/face_confirmation.py (a star field can pass now and then)."""
-    from dldl_core.face import MIN_CONFIRMATION, align_face, confirm_face
+    from dldl_core.face import MIN_CONFIRMATION, confirm_face
     from dldl_core.negatives import non_face_scenes
 
     alone = confirmed = 0
@@ -199,7 +199,22 @@ def test_drawn_and_bundled_non_faces_get_no_confirmed_box():
         for _, scene in non_face_scenes(per_kind=2, seed=1):
             for face in detector.detect(scene):
                 alone += 1
-                align_face(scene, face, DEFAULT_TEMPLATE, 200)
                 confirmed += confirm_face(scene, face, detector, DEFAULT_TEMPLATE, 200).confirmation >= MIN_CONFIRMATION
     assert alone >= 3  # the scenes do fool the detector alone
     assert confirmed <= 1
+
+
+def test_an_unconfirmed_candidate_is_left_as_it_was_and_a_confirmed_one_comes_back_aligned(detector,
+                                                                                          grace_hopper_path):
+    from skimage import data
+
+    from dldl_core.face import confirm_face
+
+    coffee = data.coffee()
+    candidate = FaceDetector(min_confidence=0.3).detect(coffee)[0]
+    keypoints = candidate.keypoints.copy()
+    confirm_face(coffee, candidate, detector, DEFAULT_TEMPLATE, 200)
+    assert candidate.chip is None and candidate.matrix is None and np.array_equal(candidate.keypoints, keypoints)
+    rgb = load_rgb(grace_hopper_path)
+    face = confirm_face(rgb, detector.detect(rgb)[0], detector, DEFAULT_TEMPLATE, 200)
+    assert face.chip.shape == (200, 200, 3) and face.matrix is not None
