@@ -95,15 +95,16 @@ def resolve(spec: str | os.PathLike | AgeNetWeights | None) -> tuple[Path, AgeNe
 
 
 def verify_pinned(entry: AgeNetWeights, file: str | os.PathLike, sidecar: dict[str, Any] | None = None,
-                  kind: str = "weights") -> None:
-    """Refuse a shipped network's file (``kind`` weights or onnx) or sidecar that differs from its pins."""
+                  kind: str = "weights", digest: str | None = None) -> None:
+    """Refuse a shipped network's file (``kind`` weights or onnx) or sidecar that differs from its pins; ``digest``:
+    the file's sha256 when the caller has already computed it."""
     name = entry.value.short_name
     pin = entry.value.sha256 if kind == "weights" else entry.value.onnx_sha256
     if pin is None:
         raise WeightsError(f"no sha256 is pinned for the shipped {name} network's {kind} file; {REPIN_HINT}")
     if not Path(file).is_file():
         raise WeightsError(f"{file}: the shipped {name} network's {kind} file is missing")
-    if sha256_of(file) != pin:
+    if (digest or sha256_of(file)) != pin:
         raise WeightsError(f"{file} does not match the sha256 pinned for the shipped {name} network (corrupted or "
                            f"tampered; {REPIN_HINT}); refusing to load")
     if sidecar is not None and prediction_sha256(sidecar) != entry.value.prediction_sha256:

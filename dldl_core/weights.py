@@ -108,7 +108,7 @@ def load_weights(weights: str | os.PathLike | AgeNetWeights | None = None, devic
     if actual != sidecar.get("sha256"):
         raise WeightsError(f"{path} does not match the sha256 in its sidecar (corrupted or tampered); refusing to load")
     if entry is not None and pinned:
-        verify_pinned(entry, path, sidecar)
+        verify_pinned(entry, path, sidecar, digest=actual)
     config = ModelConfig.from_dict(sidecar["model"])
     model = AgeNet(config)
     try:
