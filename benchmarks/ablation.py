@@ -1,26 +1,30 @@
-"""The objectives side by side and DLDL-v2's sensitivity to lambda and sigma, trained with the project's trainer.
+"""DLDL against DLDL-v2 at a real budget: seeds, paired intervals, the paper's two stages, sigma, references.
 
-Every run uses the same backbone, input size, seed, epoch budget and training subset (a seeded random subset of the
-manifest's train split; the manifest itself is sorted by file name, hence by age, so its first rows would not do),
-and is evaluated once, after its last epoch, on the val split with the flip test-time augmentation the project
-uses everywhere. No run is selected on val: the per-epoch validation of the trainer is switched off.
+Every training: TinyAgeNet at 64x64 on the whole train split of the manifest, ``--epochs`` epochs (default 20, the
+first stage of the shipped TinyAgeNet), batch 128, AdamW lr 1e-3 with one warm-up epoch and a cosine schedule, the
+paper's augmentation. Each run is evaluated once, after its last epoch (no selection on val), on the val split with
+the flip test-time augmentation the project uses everywhere, and its per-face outputs are kept so that rows can be
+compared face by face.
 
-Rows:
-- every objective of the registry's seed set (mr, dex, ranking, dldl, dldl_v2, mean_variance, sadal) at lambda 1,
-  sigma 2;
-- dldl_v2 with lambda in {0, 0.01, 0.1, 1, 10} at sigma 2;
-- dldl_v2 with sigma in {1, 2, 3, 4} at lambda 1.
-Identical trainings run once: dldl_v2 at lambda 1, sigma 2 appears in all three tables, and dldl_v2 at lambda 0 is
-the DLDL loss (KL only), so that row is the dldl run. 13 trainings in all.
+Rows (``ROWS``):
+- ``dldl`` (KL only), ``dldl_v2`` trained jointly (KL + lambda L1 from the first step), ``dldl_v2`` staged (the paper's
+  recipe: the first ``--kl-only-epochs`` epochs on KL alone, then KL + L1, one schedule throughout), ``dldl_v2`` at
+  lambda 0.1: each with ``--seeds`` seeds (default 0 1 2; the seed sets the initialisation, the data order and the
+  augmentation);
+- references, one seed: ``dex``, ``mean_variance``, ``ranking``;
+- the paper's sigma sensitivity: ``dldl_v2`` at sigma 1, 3, 4 (sigma 2 is the joint row), one seed.
 
-The result table is written into the report between the markers ``<!-- ablation:begin -->`` and
-``<!-- ablation:end -->`` (the rest of the report is left as it is); every run's numbers also go to
-``OUT/results.jsonl``, and ``--resume`` skips the runs found there.
+Runs go in the order of their seed, so that an interrupted table already holds whole comparisons. Every finished
+run is a line of ``OUT/results.jsonl`` and an ``OUT/outputs/KEY.npz``; a second call skips them and resumes an
+interrupted training from its checkpoint. ``--report-only`` writes the table from what is there.
 
-Usage (the full table; about an hour on 2 CPU cores at the defaults):
-    nice -n 10 python benchmarks/ablation.py --data ../shared/datasets/utkface --out /tmp/dldl_ablation
-Smoke test of the script (2 objectives, 200 images, 1 epoch, 300 val images; not results):
-    nice -n 10 python benchmarks/ablation.py --data ../shared/datasets/utkface --quick
+The table goes into the report between ``<!-- ablation:begin -->`` and ``<!-- ablation:end -->``; the trained
+ranking network against 1 - CDF of the trained ``dldl`` network goes to ``docs/figures/ranking_vs_cdf_trained.png``.
+
+Usage (the whole table; about 4 h of training on 2 idle CPU cores with native bf16):
+    python benchmarks/ablation.py --data ../shared/datasets/utkface --out ~/dldl_ablation
+Smoke test (2 rows, 1 seed, 300 images, 1 epoch, 300 val images; not results):
+    python benchmarks/ablation.py --data ../shared/datasets/utkface --quick
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,145 +45,174 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dldl_core import metrics  # noqa: E402
-from dldl_core.augment import AugmentConfig  # noqa: E402
-from dldl_core.data import FaceDataset, build_cache, read_manifest  # noqa: E402
-from dldl_core.inference import bf16_is_fast, pick_device  # noqa: E402
-from dldl_core.objectives import distribution_note, get_objective  # noqa: E402
-from dldl_core.train import TrainConfig, evaluate_dataset, out_paths, train  # noqa: E402
-from dldl_core.weights import load_weights  # noqa: E402
+import ablation_report as stats
 
-OBJECTIVES = ("mr", "dex", "ranking", "dldl", "dldl_v2", "mean_variance", "sadal")
-LAMBDAS = (0.0, 0.01, 0.1, 1.0, 10.0)
-SIGMAS = (1.0, 2.0, 3.0, 4.0)
-USES_LAMBDA = {"dldl_v2", "sadal"}  # objectives whose loss has the expectation L1 term
-USES_SIGMA = {"dldl", "dldl_v2", "sadal"}  # objectives trained on Gaussian label distributions
+from dldl_core.augment import AugmentConfig
+from dldl_core.data import FaceDataset, build_cache, read_manifest, val_files_with_train_copy
+from dldl_core.inference import bf16_is_fast, pick_device
+from dldl_core.objectives import get_objective
+from dldl_core.train import TrainConfig, out_paths, train
+from dldl_core.weights import load_weights
+
 BEGIN, END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 NO_VAL = "__no_val__"  # a split name no manifest row has: the trainer then skips its per-epoch validation
+E_ERROR_SIGMA = 5.0  # UTKFace gives one age per face and no spread: the e-error uses this fixed sigma (years)
+REFERENCE = "dldl_v2"  # the row every other is compared with
 
 
 @dataclass(frozen=True)
 class Run:
-    """One training: what the table's rows point at."""
+    """One training."""
 
     objective: str
-    lam: float
-    sigma: float
+    lam: float = 1.0
+    sigma: float = 2.0
+    staged: bool = False
+    seed: int = 0
+
+    @property
+    def row(self) -> str:
+        """The table row this run belongs to (its seeds share it)."""
+        if self.objective != "dldl_v2":
+            return self.objective
+        name = "dldl_v2 staged" if self.staged else "dldl_v2"
+        name += f", lambda {self.lam:g}" if self.lam != 1 else ""
+        return name + (f", sigma {self.sigma:g}" if self.sigma != 2 else "")
 
     @property
     def key(self) -> str:
-        lam = f"_lam{self.lam:g}" if self.objective in USES_LAMBDA else ""
-        sigma = f"_sigma{self.sigma:g}" if self.objective in USES_SIGMA else ""
-        return f"{self.objective}{lam}{sigma}"
+        return self.row.replace(", ", "_").replace(" ", "") + f"_seed{self.seed}"
 
 
-def canonical(objective: str, lam: float, sigma: float) -> Run:
-    """The training a row needs; rows whose losses are identical share one training."""
-    if objective == "dldl_v2" and lam == 0:
-        objective = "dldl"  # KL + 0 x L1 is the DLDL loss
-    return Run(objective, lam if objective in USES_LAMBDA else 1.0, sigma if objective in USES_SIGMA else 2.0)
+def plan(seeds: tuple[int, ...], quick: bool = False) -> list[Run]:
+    """Every run of the table, seed by seed."""
+    if quick:
+        return [Run("dldl", seed=seeds[0]), Run("dldl_v2", seed=seeds[0])]
+    seeded = [Run("dldl"), Run("dldl_v2"), Run("dldl_v2", staged=True), Run("dldl_v2", lam=0.1)]
+    once = [Run("dex"), Run("mean_variance"), Run("ranking")] + [Run("dldl_v2", sigma=s) for s in (1.0, 3.0, 4.0)]
+    runs = [Run(r.objective, r.lam, r.sigma, r.staged, seed) for seed in seeds for r in seeded]
+    return runs[:len(seeded)] + [Run(r.objective, r.lam, r.sigma, r.staged, seeds[0]) for r in once] + runs[len(seeded):]
 
 
-def table_rows(objectives: tuple[str, ...], lambdas: tuple[float, ...], sigmas: tuple[float, ...]
-               ) -> dict[str, list[tuple[str, float, float]]]:
-    """Rows per table as (objective, lambda, sigma)."""
-    tables = {"objectives": [(name, 1.0, 2.0) for name in objectives]}
-    if lambdas:
-        tables["lambda"] = [("dldl_v2", lam, 2.0) for lam in lambdas]
-    if sigmas:
-        tables["sigma"] = [("dldl_v2", 1.0, sigma) for sigma in sigmas]
-    return tables
-
-
-def write_subset_manifest(data: Path, out: Path, train_size: int, val_limit: int | None, seed: int) -> tuple[Path, int]:
-    """A manifest of a seeded random subset of the train split and the val split (or a seeded subset of it).
-
-    Only CSV rows are written; the images stay in the dataset's folder."""
+def write_manifest(data: Path, out: Path, train_size: int | None, val_limit: int | None) -> Path:
+    """The train and val rows of the dataset's manifest (a seeded subset for a smoke run) as ``file,age,split``."""
     manifest = read_manifest(data / "manifest.csv", data / "images")
-    rng = np.random.default_rng(seed)
-    train_rows = [s for s in manifest.samples if s.split == "train"]
-    val_rows = [s for s in manifest.samples if s.split == "val"]
-    if not train_rows or not val_rows:
+    rng = np.random.default_rng(0)
+    rows = {split: [s for s in manifest.samples if s.split == split] for split in ("train", "val")}
+    if not rows["train"] or not rows["val"]:
         raise SystemExit(f"{data / 'manifest.csv'} needs rows with split 'train' and 'val'")
-    train_rows = [train_rows[i] for i in rng.permutation(len(train_rows))[:train_size]]
-    if val_limit:
-        val_rows = [val_rows[i] for i in sorted(rng.permutation(len(val_rows))[:val_limit])]
-    path = out / "manifest_subset.csv"
+    for split, limit in (("train", train_size), ("val", val_limit)):
+        if limit:
+            rows[split] = [rows[split][i] for i in sorted(rng.permutation(len(rows[split]))[:limit])]
+    path = out / "manifest.csv"
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["file", "age", "split"])
-        for s in train_rows:
-            writer.writerow([s.file, f"{s.age:g}", "train"])
-        for s in val_rows:
-            writer.writerow([s.file, f"{s.age:g}", "val"])
-    return path, len(val_rows)
+        writer.writerows([s.file, f"{s.age:g}", split] for split in rows for s in rows[split])
+    return path
 
 
-def run_one(run: Run, args: argparse.Namespace, manifest: Path, out: Path, val_set: FaceDataset) -> dict:
+def train_run(run: Run, args: argparse.Namespace, manifest: Path, out: Path) -> tuple[Path, float]:
+    """Train (or resume) one run; the weights of its last epoch and the wall time of this call."""
     config = TrainConfig(data=str(args.data / "images"), manifest=str(manifest),
-                         out=str(out / "runs" / f"{run.key}.safetensors"), arch=args.arch, objective=run.objective,
-                         lam=run.lam, sigma=run.sigma, input_size=args.input_size, epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, warmup_epochs=args.warmup_epochs,
-                         val_split=NO_VAL, limit=args.train_size, augment=AugmentConfig(), seed=args.seed,
-                         device=args.device, cache_dir=str(out / "cache"), progress=args.progress)
+                         out=str(out / "runs" / f"{run.key}.safetensors"), arch="tiny", objective=run.objective,
+                         lam=run.lam, sigma=run.sigma, kl_only_epochs=args.kl_only_epochs if run.staged else 0,
+                         input_size=64, epochs=args.epochs, batch_size=128, lr=1e-3, warmup_epochs=1,
+                         val_split=NO_VAL, keep="last", augment=AugmentConfig(), seed=run.seed, device=args.device,
+                         cache_dir=str(out / "cache"), progress=args.progress)
     t0 = time.perf_counter()
-    weights_path = train(config)
-    train_wall = time.perf_counter() - t0
-    paths = out_paths(weights_path)
-    log = [json.loads(line) for line in paths["log"].read_text().splitlines()]
-    # The last epoch's network (the checkpoint), not the weights file, which keeps the lowest training loss.
+    return train(config, resume=True), time.perf_counter() - t0
+
+
+@torch.no_grad()
+def face_outputs(weights_path: Path, objective: str, val_set: FaceDataset, device: torch.device) -> dict[str, np.ndarray]:
+    """Per val face: the estimate, the distribution (flip-averaged) and, for ``ranking``, the raw sigmoids."""
     weights = load_weights(weights_path)
-    state = torch.load(paths["checkpoint"], map_location="cpu", weights_only=True)
-    weights.model.load_state_dict(state["model"])
-    device = pick_device(args.device)
+    model = weights.model.to(device).eval()
+    read = get_objective(objective)
+    ages, dists, sigmoids = [], [], []
+    for images, _, _ in torch.utils.data.DataLoader(val_set, batch_size=256):
+        x = weights.preprocess.normalize(images.to(device))
+        out = model(torch.cat([x, x.flip(-1)])).float()
+        b = images.shape[0]
+        r = read.readout(out, model.support)
+        dist = (r.distribution[:b] + r.distribution[b:]) / 2
+        ages.append((r.age[:b] + r.age[b:]).cpu() / 2 if objective in ("ranking", "mr") else
+                    (dist * model.support).sum(1).cpu())
+        dists.append(dist.cpu().half())
+        if objective == "ranking":
+            sigmoids.append(((torch.sigmoid(out[:b]) + torch.sigmoid(out[b:])) / 2).cpu())
+    result = {"pred": torch.cat(ages).numpy(), "distribution": torch.cat(dists).numpy()}
+    if sigmoids:
+        result["ranking_sigmoids"] = torch.cat(sigmoids).numpy()
+    return result
+
+
+def finish_run(run: Run, args: argparse.Namespace, manifest: Path, out: Path, val: dict) -> dict:
+    """Train, evaluate and store one run; its results line."""
+    weights_path, wall = train_run(run, args, manifest, out)
     t1 = time.perf_counter()
-    pred, true = evaluate_dataset(weights.model.to(device), val_set, weights.preprocess, run.objective)
-    eval_s = time.perf_counter() - t1
-    return {**asdict(run), "key": run.key, "val_mae": metrics.mae(pred, true), "val_cs5": metrics.cs_at(pred, true, 5),
-            "val_images": len(true), "train_s": sum(r["epoch_s"] for r in log), "train_wall_s": train_wall,
-            "eval_s": eval_s, "train_img_per_s": float(np.mean([r["train_img_per_s"] for r in log])),
-            "final_train_loss": log[-1]["total"], "epochs": len(log)}
+    outputs = face_outputs(weights_path, run.objective, val["set"], pick_device(args.device))
+    np.savez_compressed(out / "outputs" / f"{run.key}.npz", true=val["true"], files=val["files"],
+                        unique=val["unique"], **outputs)
+    log = [json.loads(line) for line in out_paths(weights_path)["log"].read_text().splitlines()]
+    return {**asdict(run), "key": run.key, "row": run.row, "val_images": len(val["true"]),
+            **stats.summary(outputs["pred"], val["true"], val["unique"], E_ERROR_SIGMA),
+            "train_s": sum(r["epoch_s"] for r in log), "train_img_per_s": float(np.mean([r["train_img_per_s"]
+                                                                                         for r in log])),
+            "eval_s": time.perf_counter() - t1, "epochs": len(log), "call_wall_s": wall}
 
 
-def render(tables: dict[str, list[tuple[str, float, float]]], results: dict[str, dict], args: argparse.Namespace,
-           val_images: int, total_wall_s: float) -> str:
+def load_val(args: argparse.Namespace, manifest: Path, out: Path) -> dict:
+    """The val faces (decoded once into the cache), their ages and which have no copy in train."""
+    samples = read_manifest(manifest, args.data / "images").split("val").samples
+    val_set = FaceDataset(args.data / "images", samples, 64)
+    val_set.cache = build_cache(val_set, out / "cache", progress=args.progress)
+    copies = val_files_with_train_copy(args.data / "duplicates.csv") if (args.data / "duplicates.csv").is_file() \
+        else set()
+    return {"set": val_set, "true": np.array([s.age for s in samples], np.float64),
+            "files": np.array([Path(s.file).name for s in samples]),
+            "unique": np.array([Path(s.file).name not in copies for s in samples])}
+
+
+def stored(out: Path) -> tuple[dict[str, dict], dict[str, dict[str, np.ndarray]]]:
+    """Finished runs: their results lines and their per-face outputs."""
+    path = out / "results.jsonl"
+    results = {r["key"]: r for r in map(json.loads, path.read_text().splitlines())} if path.is_file() else {}
+    outputs = {key: dict(np.load(out / "outputs" / f"{key}.npz")) for key in results
+               if (out / "outputs" / f"{key}.npz").is_file()}
+    return {k: results[k] for k in outputs}, outputs
+
+
+def header(args: argparse.Namespace, results: dict[str, dict]) -> list[str]:
     device = pick_device(args.device)
-    amp = "bf16" if bf16_is_fast(device) else "fp32"
-    cpu = platform.processor() or platform.machine()
-    kind = ("Smoke run of the script (`--quick`): NOT results. It only shows that the pipeline runs end to end; "
-            "the numbers mean nothing at this budget." if args.quick else "Measured results.")
-    lines = [BEGIN, "", f"**{kind}**", "",
-             f"- When: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; device: {device.type} ({cpu}), "
-             f"{torch.get_num_threads()} torch threads, {amp}; torch {torch.__version__}.",
-             f"- Budget per training: {args.arch}, {args.input_size}x{args.input_size} input, "
-             f"{args.train_size} training images (seeded subset {args.seed} of the train split), {args.epochs} "
-             f"epoch(s), batch {args.batch_size}, Adam(W) lr {args.lr:g}, cosine with {args.warmup_epochs:g} warm-up "
-             f"epoch(s), the default augmentation, seed {args.seed}.",
-             f"- Evaluation: the last epoch's network on {val_images} val images, mean of the image and its mirror.",
-             f"- {len(results)} trainings, {total_wall_s / 60:.1f} min wall in all (training + evaluation).", ""]
-    titles = {"objectives": "Objectives (lambda 1, sigma 2 where they apply)",
-              "lambda": "DLDL-v2, weight lambda of the L1 term (sigma 2)",
-              "sigma": "DLDL-v2, label standard deviation sigma (lambda 1)"}
-    for name, rows in tables.items():
-        lines += [f"### {titles[name]}", "",
-                  "| objective | lambda | sigma | distribution | val MAE | val CS@5 | train s | train img/s | note |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        for objective, lam, sigma in rows:
-            run = canonical(objective, lam, sigma)
-            r = results.get(run.key)
-            if r is None:
-                continue  # not run (yet): no row
-            note = ""
-            if run.objective != objective:
-                note = "same loss as dldl: the dldl run"
-            kind_of = distribution_note(objective).split(":")[0].lower()
-            lam_s = f"{lam:g}" if objective in USES_LAMBDA else "-"
-            sigma_s = f"{sigma:g}" if objective in USES_SIGMA else "-"
-            lines.append(f"| {objective} | {lam_s} | {sigma_s} | {kind_of} | {r['val_mae']:.2f} | "
-                         f"{100 * r['val_cs5']:.1f}% | {r['train_s']:.0f} | {r['train_img_per_s']:.0f} | {note} |")
-        lines.append("")
-    lines.append(END)
-    return "\n".join(lines)
+    amp = "bf16 autocast" if bf16_is_fast(device) else "fp32"
+    kind = ("Smoke run of the script (`--quick`): NOT results; the numbers mean nothing at this budget."
+            if args.quick else "Measured results.")
+    first = next(iter(results.values()), {})
+    return [f"**{kind}**", "",
+            (f"- Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {device.type} "
+            f"({platform.processor() or platform.machine()}), {torch.get_num_threads()} torch threads, {amp}, "
+            f"torch {torch.__version__}."),
+            (f"- Each training: TinyAgeNet, 64x64, {args.epochs} epochs of {first.get('train_images', 'the')} train "
+            f"images, batch 128, AdamW lr 1e-3, cosine with 1 warm-up epoch, the paper's augmentation; the staged "
+            f"row trains its first {args.kl_only_epochs} epochs on KL alone."),
+            (f"- Evaluation: the last epoch's network, mean of the image and its mirror, on {first.get('val_images')} "
+            f"val faces (\"unique\": without the {first.get('val_images', 0) - first.get('unique_images', 0)} that "
+            f"have a byte-identical copy in train). e-error with a fixed sigma of {E_ERROR_SIGMA:g} years."),
+            (f"- {len(results)} trainings, {sum(r['train_s'] for r in results.values()) / 3600:.1f} h of training "
+            f"epochs in all."), ""]
+
+
+def render(args: argparse.Namespace, results: dict[str, dict], outputs: dict[str, dict[str, np.ndarray]],
+           figure: str | None) -> str:
+    rows = stats.rows_by_name(results)
+    lines = [BEGIN, "", *header(args, results), "### Every row", "", *stats.row_table(rows), "",
+             f"### Paired differences against `{REFERENCE}` (negative: the row is better)", "",
+             *stats.difference_table(rows, outputs, REFERENCE), ""]
+    if figure:
+        lines += ["### Ranking against label distributions, trained", "", figure, ""]
+    return "\n".join(lines + [END])
 
 
 def write_report(report: Path, block: str, quick: bool = False) -> bool:
@@ -197,77 +230,55 @@ def write_report(report: Path, block: str, quick: bool = False) -> bool:
     return True
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "utkface",
-                        help="dataset folder with manifest.csv (split column train/val) and images/")
+                        help="dataset folder with manifest.csv (split column train/val), images/ and duplicates.csv")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "dldl_ablation",
-                        help="runs, the decoded-image cache and results.jsonl go here (never into the repository)")
+                        help="runs, outputs, the decoded-image cache and results.jsonl (never the repository)")
     parser.add_argument("--report", type=Path, default=ROOT / "docs" / "ablation.md")
-    parser.add_argument("--arch", default="tiny")
-    parser.add_argument("--input-size", type=int, default=64)
-    parser.add_argument("--train-size", type=int, default=4000, help="training images (seeded subset of train)")
-    parser.add_argument("--val-limit", type=int, default=None, help="evaluate on a seeded subset of val")
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--warmup-epochs", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--figure", type=Path, default=ROOT / "docs" / "figures" / "ranking_vs_cdf_trained.png")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--kl-only-epochs", type=int, default=10, help="the staged row's first, KL-only epochs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES))
-    parser.add_argument("--no-sweeps", action="store_true", help="only the objectives table")
-    parser.add_argument("--expected-img-per-s", type=float, default=187.0,
-                        help="training speed used for the up-front time estimate (TinyAgeNet, 64 px, 2 CPU cores)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: dldl_v2 and ranking, 200 images, 1 epoch, 300 val images, no sweeps")
-    parser.add_argument("--resume", action="store_true", help="skip the runs already in OUT/results.jsonl")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 2 rows, 1 seed, 1 epoch, 300 images")
+    parser.add_argument("--report-only", action="store_true", help="write the table from the finished runs")
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args()
+    args.train_size = args.val_limit = None
     if args.quick:
-        args.objectives, args.no_sweeps = ["dldl_v2", "ranking"], True
-        args.train_size, args.epochs, args.warmup_epochs = 200, 1, 0.0
-        args.val_limit = args.val_limit or 300
+        args.epochs, args.kl_only_epochs, args.seeds, args.train_size, args.val_limit = 1, 0, args.seeds[:1], 300, 300
         args.out = args.out.with_name(args.out.name + "_quick")
-    for name in args.objectives:
-        get_objective(name)  # unknown names fail here, before any training
-
-    out = args.out.resolve()
-    if out == ROOT or ROOT in out.parents:
+    args.out = args.out.expanduser().resolve()
+    if args.out == ROOT or ROOT in args.out.parents:
         raise SystemExit("--out must be outside the repository (runs and the image cache are large)")
-    out.mkdir(parents=True, exist_ok=True)
-    manifest, val_images = write_subset_manifest(args.data, out, args.train_size, args.val_limit, args.seed)
-    tables = table_rows(tuple(args.objectives), () if args.no_sweeps else LAMBDAS, () if args.no_sweeps else SIGMAS)
-    runs = list(dict.fromkeys(canonical(*row) for rows in tables.values() for row in rows))
-    results_path = out / "results.jsonl"
-    results: dict[str, dict] = {}
-    if args.resume and results_path.is_file():
-        results = {r["key"]: r for r in map(json.loads, results_path.read_text().splitlines())}
-    elif results_path.exists():
-        results_path.unlink()
-    todo = [r for r in runs if r.key not in results]
-    estimate_min = len(todo) * args.train_size * args.epochs / args.expected_img_per_s / 60
-    print(f"{len(runs)} trainings ({len(todo)} to run); training alone about {estimate_min:.0f} min at "
-          f"{args.expected_img_per_s:g} img/s, plus evaluation and a one-time image decode", flush=True)
+    return args
 
-    val_samples = read_manifest(manifest, args.data / "images").split("val").samples
-    val_set = FaceDataset(args.data / "images", val_samples, args.input_size)
-    val_set.cache = build_cache(val_set, out / "cache", progress=args.progress)
-    started = time.perf_counter()
+
+def main() -> None:
+    args = parse_args()
+    out = args.out
+    (out / "outputs").mkdir(parents=True, exist_ok=True)
+    manifest = write_manifest(args.data, out, args.train_size, args.val_limit)
+    results, _ = stored(out)
+    todo = [] if args.report_only else [r for r in plan(tuple(args.seeds), args.quick) if r.key not in results]
+    print(f"{len(results)} runs finished, {len(todo)} to run", flush=True)
+    val = load_val(args, manifest, out) if todo else None
+    with open(manifest) as f:
+        train_images = sum(1 for row in csv.DictReader(f) if row["split"] == "train")
     for i, run in enumerate(todo, 1):
-        r = run_one(run, args, manifest, out, val_set)
-        results[run.key] = r
-        with open(results_path, "a") as f:
+        r = {**finish_run(run, args, manifest, out, val), "train_images": train_images}
+        with open(out / "results.jsonl", "a") as f:
             f.write(json.dumps(r) + "\n")
-        elapsed = time.perf_counter() - started
-        print(f"[{i}/{len(todo)}] {run.key}: val MAE {r['val_mae']:.2f}, CS@5 {100 * r['val_cs5']:.1f}%, "
-              f"train {r['train_s']:.0f} s ({r['train_img_per_s']:.0f} img/s), eval {r['eval_s']:.0f} s; "
-              f"{elapsed / 60:.1f} min so far, about {elapsed / i * (len(todo) - i) / 60:.0f} min left", flush=True)
-    total = sum(r["train_wall_s"] + r["eval_s"] for r in results.values())
-    block = render(tables, results, args, val_images, total)
-    if write_report(args.report, block, quick=args.quick):
+        print(f"[{i}/{len(todo)}] {run.key}: MAE {r['mae']:.3f} (unique {r['mae_unique']:.3f}), "
+              f"{r['train_img_per_s']:.0f} img/s, {r['call_wall_s'] / 60:.1f} min", flush=True)
+    results, outputs = stored(out)
+    figure = stats.ranking_figure(outputs, args.figure, ROOT) if not args.quick else None
+    if write_report(args.report, render(args, results, outputs, figure), quick=args.quick):
         print(f"table written to {args.report}")
     else:
-        print(f"{args.report} holds measured results; the smoke run's table is not written there:\n{block}")
+        print(f"{args.report} holds measured results; the smoke run's table was not written there")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", default="tiny", help="thin or tiny (thin_age_net / tiny_age_net)")
     p.add_argument("--objective", default="dldl_v2", help="objective name (see the registry)")
     p.add_argument("--lam", type=float, default=1.0, help="weight of the expectation L1 term")
+    p.add_argument("--kl-only-epochs", type=int, default=0,
+                   help="train the first N epochs on the KL term alone, then add lambda x L1 (the paper's stages)")
     p.add_argument("--sigma", type=float, default=2.0, help="label std where the manifest gives none")
     p.add_argument("--input-size", type=int, default=128, help="square input, a multiple of 32")
     p.add_argument("--epochs", type=int, default=60)
@@ -50,7 +52,8 @@ def train_command(args: argparse.Namespace) -> int:
     if not args.out.endswith(".safetensors"):
         raise ValueError("--out must name a .safetensors file")
     config = TrainConfig(data=args.data, manifest=args.manifest, out=args.out, arch=args.arch,
-                         objective=args.objective, lam=args.lam, sigma=args.sigma, input_size=args.input_size,
+                         objective=args.objective, lam=args.lam, kl_only_epochs=args.kl_only_epochs, sigma=args.sigma,
+                         input_size=args.input_size,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          warmup_epochs=args.warmup_epochs, max_age=args.max_age, limit=args.limit, init=args.init,
                          ema=args.ema, keep=args.keep, augment=augment_preset(args.augment), seed=args.seed, device=args.device, cache=not args.no_cache, workers=args.workers,

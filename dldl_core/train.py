@@ -44,6 +44,7 @@ class TrainConfig:
     arch: str = "tiny_age_net"
     objective: str = "dldl_v2"
     lam: float = 1.0  # weight of the expectation L1 term
+    kl_only_epochs: int = 0  # the paper's first stage: this many epochs with lambda 0 (KL alone), then lambda
     sigma: float = 2.0  # label std where the manifest gives none
     input_size: int = 128
     epochs: int = 60
@@ -209,6 +210,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         if sampler is not None:
             sampler.set_epoch(epoch)
         net.train()
+        objective.lam = 0.0 if epoch < config.kl_only_epochs else config.lam
         sums: dict[str, float] = {}
         seen, t0 = 0, time.perf_counter()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not config.progress or rank != 0,
