@@ -11,7 +11,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
-
 from resources import sidebar  # noqa: E402
 
 st.set_page_config(page_title="DLDL-v2 age estimation", page_icon=":material/face:", layout="wide")

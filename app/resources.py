@@ -11,11 +11,11 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from dldl_core.inference import pick_device
-from dldl_core.predictor import Predictor
-from dldl_core.model import ARCH_NAMES
-from dldl_core.registry import resolve
-from dldl_core.weights import DEFAULT_WEIGHTS, WeightsError, is_default_weights, read_sidecar, shipped_weights
+from dldl_core.models.networks import ARCH_NAMES
+from dldl_core.models.registry import resolve
+from dldl_core.models.weights import DEFAULT_WEIGHTS, WeightsError, is_default_weights, read_sidecar, shipped_weights
+from dldl_core.pipeline.inference import pick_device
+from dldl_core.pipeline.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_CHOICE = "weights_choice"  # session-state key of the sidebar's network choice

@@ -43,16 +43,16 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import ablation_report as stats
 
-from dldl_core.augment import AugmentConfig
-from dldl_core.data import FaceDataset, build_cache, read_manifest, val_files_with_train_copy
-from dldl_core.inference import bf16_is_fast, pick_device
-from dldl_core.objectives import get_objective
-from dldl_core.train import TrainConfig, out_paths, train
-from dldl_core.weights import load_weights
+from dldl_core.data.augment import AugmentConfig
+from dldl_core.data.datasets import FaceDataset, build_cache, read_manifest, val_files_with_train_copy
+from dldl_core.models.objectives import get_objective
+from dldl_core.models.weights import load_weights
+from dldl_core.pipeline.inference import bf16_is_fast, pick_device
+from dldl_core.training.trainer import TrainConfig, out_paths, train
 
 BEGIN, END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 NO_VAL = "__no_val__"  # a split name no manifest row has: the trainer then skips its per-epoch validation

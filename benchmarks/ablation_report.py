@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dldl_core import metrics
-from dldl_core.intervals import paired_bootstrap, t_interval
+from dldl_core.maths import metrics
+from dldl_core.maths.intervals import paired_bootstrap, t_interval
 
 
 def summary(pred: np.ndarray, true: np.ndarray, unique: np.ndarray, e_sigma: float) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """How far the aligned chip's eyes, nose and mouth land from the template when heads are rolled, turned or small,
 with the detector's keypoints alone and with the second, upright look that re-aligns each face
-(dldl_core.face.confirm_face).
+(dldl_core.pipeline.face.confirm_face).
 
 Each UTKFace val chip (an aligned face, so its keypoints are the template's) is warped into a 640x480 scene by a
 known homography: a roll about the face's centre, a perspective warp that narrows one side (a turned head), a
@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dldl_core.data import read_manifest, utkface_folder_problem, val_files_with_train_copy  # noqa: E402
-from dldl_core.face import DEFAULT_TEMPLATE, MIN_CONFIRMATION  # noqa: E402
-from dldl_core.images import load_rgb  # noqa: E402
-from dldl_core.predictor import Predictor  # noqa: E402
-from dldl_core.synthetic import random_background  # noqa: E402
+from dldl_core.data.datasets import read_manifest, utkface_folder_problem, val_files_with_train_copy  # noqa: E402
+from dldl_core.data.images import load_rgb  # noqa: E402
+from dldl_core.data.synthetic import random_background  # noqa: E402
+from dldl_core.pipeline.face import DEFAULT_TEMPLATE, MIN_CONFIRMATION  # noqa: E402
+from dldl_core.pipeline.predictor import Predictor  # noqa: E402
 
 # name: (roll in degrees, random sign; face width in px; perspective narrowing of one side, random side)
 CONDITIONS = {"upright": (0, 260, 0.0), "roll 15": (15, 260, 0.0), "roll 30": (30, 260, 0.0),

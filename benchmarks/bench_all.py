@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dldl_core.cli import main  # noqa: E402
+from dldl_core.cli.main import main  # noqa: E402
 
 
 def default_args() -> list[str]:

@@ -32,11 +32,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dldl_core.data.images import load_rgb  # noqa: E402
 from dldl_core.explain.cam import CAM_METHODS  # noqa: E402
 from dldl_core.explain.explainer import Explainer  # noqa: E402
-from dldl_core.images import load_rgb  # noqa: E402
-from dldl_core.predictor import Predictor  # noqa: E402
-from dldl_core.weights import DEFAULT_WEIGHTS  # noqa: E402
+from dldl_core.models.weights import DEFAULT_WEIGHTS  # noqa: E402
+from dldl_core.pipeline.predictor import Predictor  # noqa: E402
 
 GOALS_MS = {"cam gradcam": 60.0, "region occlusion": 150.0, "sliding window": 1500.0}
 
@@ -58,9 +58,9 @@ def timed(fn: Callable[[], object], repeat: int) -> dict[str, float]:
 
 
 def untrained_weights(input_size: int, folder: Path) -> Path:
-    from dldl_core.model import create_model
-    from dldl_core.preprocess import Preprocess
-    from dldl_core.weights import save_weights
+    from dldl_core.models.networks import create_model
+    from dldl_core.models.preprocess import Preprocess
+    from dldl_core.models.weights import save_weights
 
     torch.manual_seed(0)
     model = create_model("tiny", max_age=116, num_bins=117)

@@ -29,9 +29,9 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dldl_core.images import load_rgb  # noqa: E402
-from dldl_core.live import LiveProcessor, gradcam_function  # noqa: E402
-from dldl_core.predictor import Predictor  # noqa: E402
+from dldl_core.data.images import load_rgb  # noqa: E402
+from dldl_core.pipeline.predictor import Predictor  # noqa: E402
+from dldl_core.ui.live import LiveProcessor, gradcam_function  # noqa: E402
 
 GOAL_FPS = 10.0
 

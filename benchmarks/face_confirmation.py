@@ -1,7 +1,7 @@
-"""Precision and recall of the face pipeline with and without the second, upright look (dldl_core.face.confirm_face).
+"""Precision and recall of the face pipeline with and without the second, upright look (dldl_core.pipeline.face.confirm_face).
 
-Positives: UTKFace val chips pasted into random photos (dldl_core.synthetic.paste_face), so the true face's place is
-known. Negatives: scenes that hold no face (dldl_core.negatives: scikit-image's bundled non-face photos, crops of
+Positives: UTKFace val chips pasted into random photos (dldl_core.data.synthetic.paste_face), so the true face's place is
+known. Negatives: scenes that hold no face (dldl_core.data.negatives: scikit-image's bundled non-face photos, crops of
 them, drawn fabric patterns, hands and badges). Every candidate of the detector (score >= 0.5) is aligned and looked
 at again; a box counts as a true face when it overlaps the pasted face, as a false box otherwise. The table gives,
 for the detector alone and for each confirmation threshold, the recall (pasted faces kept), the false boxes on the
@@ -21,12 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dldl_core.data import read_manifest, utkface_folder_problem  # noqa: E402
-from dldl_core.face import MIN_CONFIRMATION, FaceDetector, _overlap, confirm_face, find_faces  # noqa: E402
-from dldl_core.images import load_rgb  # noqa: E402
-from dldl_core.negatives import non_face_scenes  # noqa: E402
-from dldl_core.synthetic import paste_face  # noqa: E402
-from dldl_core.weights import load_weights  # noqa: E402
+from dldl_core.data.datasets import read_manifest, utkface_folder_problem  # noqa: E402
+from dldl_core.data.images import load_rgb  # noqa: E402
+from dldl_core.data.negatives import non_face_scenes  # noqa: E402
+from dldl_core.data.synthetic import paste_face  # noqa: E402
+from dldl_core.models.weights import load_weights  # noqa: E402
+from dldl_core.pipeline.face import MIN_CONFIRMATION, FaceDetector, _overlap, confirm_face, find_faces  # noqa: E402
 
 THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8)
 
@@ -75,9 +75,8 @@ def table(scores: dict) -> list[dict]:
 
 def confirmation_cost_ms(template, chip_size: int, repeat: int = 30) -> dict:
     """Median ms of detect + align on a 640x480 frame with one face, with and without the second look."""
-    from matplotlib.cbook import get_sample_data
-
     import cv2
+    from matplotlib.cbook import get_sample_data
 
     face = load_rgb(get_sample_data("grace_hopper.jpg", asfileobj=False))
     frame = np.full((480, 640, 3), 120, np.uint8)

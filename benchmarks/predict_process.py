@@ -74,7 +74,7 @@ def folder_run(folder: Path, backend: str, out: Path) -> dict[str, float]:
 
 def in_process_faces_per_s(paths: list[Path], warmup: int = 3) -> float:
     """The same torch-free predictor timed inside this process over ``paths`` (decode included)."""
-    from dldl_core.onnx_predictor import OnnxPredictor
+    from dldl_core.pipeline.onnx_predictor import OnnxPredictor
 
     with OnnxPredictor() as predictor:
         for path in paths[:warmup]:

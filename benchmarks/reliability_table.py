@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 sys.path[:0] = [str(TESTS), str(ROOT / "app")]
 
-from bad_inputs import cases, grace_hopper, encode, run_measured  # noqa: E402
+from bad_inputs import cases, encode, grace_hopper, run_measured  # noqa: E402
 
 PYTHON = sys.executable
 ENV = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
@@ -80,7 +80,7 @@ def _cli(folder: Path, name: str, weights: str) -> tuple[str, float, float]:
 
 
 def api_row(predictor, data: bytes, name: str) -> tuple[str, float, float]:
-    from dldl_core.images import ImageError, load_rgb
+    from dldl_core.data.images import ImageError, load_rgb
 
     gc.collect()
     before = peak_reset()
@@ -112,7 +112,7 @@ def app_row(case) -> str:
 
 
 def inputs_table(weights: str) -> list[str]:
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     lines = ["| input | CLI (`dldl predict FILE`) | API (`load_rgb` + `predict_rgb`) | app (Analyze upload) | time: CLI process / API "
              "| peak memory: CLI process / API above its resident size |", "|---|---|---|---|---|---|"]
@@ -132,8 +132,9 @@ def inputs_table(weights: str) -> list[str]:
 def extra_rows(weights: str) -> list[str]:
     """Beyond the table: the largest image the loader accepts, and a known false positive of the detector."""
     from bad_inputs import constant_png
-    from dldl_core.face import FaceDetector
-    from dldl_core.images import MAX_PIXELS, load_rgb
+
+    from dldl_core.data.images import MAX_PIXELS, load_rgb
+    from dldl_core.pipeline.face import FaceDetector
 
     side = int(MAX_PIXELS ** 0.5)
     big = constant_png(side, side)
@@ -218,7 +219,7 @@ def app_probe(photo: Path, attempts_path: Path | None) -> int:
 def concurrency_rows(photos: dict[str, bytes], rounds: int = 10) -> list[str]:
     import resources
 
-    from dldl_core.analysis import analyze_photo
+    from dldl_core.ui.analysis import analyze_photo
 
     predictor, explainer = resources.require_predictor(), resources.get_explainer()
 
@@ -257,9 +258,9 @@ def concurrency_rows(photos: dict[str, bytes], rounds: int = 10) -> list[str]:
 
 
 def memory_rows(weights: str, photo: Path, calls: int = 100) -> list[str]:
+    from dldl_core.data.images import load_rgb
     from dldl_core.explain.explainer import Explainer
-    from dldl_core.images import load_rgb
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     def hooks(model) -> int:
         names = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
@@ -292,7 +293,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.app_probe:
         return app_probe(Path(args.app_probe), Path(args.attempts) if args.attempts else None)
-    from dldl_core.weights import DEFAULT_WEIGHTS
+    from dldl_core.models.weights import DEFAULT_WEIGHTS
 
     weights = str(Path(args.weights or DEFAULT_WEIGHTS).resolve())
     os.environ["DLDL_WEIGHTS"] = weights

@@ -1,5 +1,5 @@
 """The wild-proxy benchmark: the full pipeline (detect, align, network) on UTKFace val faces made into photo-like
-scenes under named conditions (``dldl_core.wild``), since there are no labelled real photos to test on.
+scenes under named conditions (``dldl_core.data.wild``), since there are no labelled real photos to test on.
 
 The faces are the first N of the val split in a seeded order, leaving out the val files that have a byte-identical
 copy in train (``duplicates.csv``: a network may remember those). Face i gets the same background, size and place
@@ -37,13 +37,19 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from dldl_core import error_causes, metrics, wild_report  # noqa: E402
-from dldl_core.data import (Sample, duplicate_groups, read_manifest, utkface_folder_problem,  # noqa: E402
-                            val_files_with_train_copy)
-from dldl_core.images import ImageError, load_rgb  # noqa: E402
-from dldl_core.predictor import Predictor  # noqa: E402
-from dldl_core.weights import WeightsError  # noqa: E402
-from dldl_core.wild import CONDITIONS, Condition  # noqa: E402
+from dldl_core.data.datasets import (  # noqa: E402
+    Sample,
+    duplicate_groups,
+    read_manifest,
+    utkface_folder_problem,
+    val_files_with_train_copy,
+)
+from dldl_core.data.images import ImageError, load_rgb  # noqa: E402
+from dldl_core.data.wild import CONDITIONS, Condition  # noqa: E402
+from dldl_core.evaluation import error_causes, wild_report  # noqa: E402
+from dldl_core.maths import metrics  # noqa: E402
+from dldl_core.models.weights import WeightsError  # noqa: E402
+from dldl_core.pipeline.predictor import Predictor  # noqa: E402
 
 EXAMPLES_PER_CONDITION = 4
 DUPLICATE_OTHER_AGE = "duplicate with another age"

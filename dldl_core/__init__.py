@@ -8,8 +8,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_WHERE = {"AgeNet": "model", "ModelConfig": "model", "create_model": "model", "thin_age_net": "model",
-          "tiny_age_net": "model", "AgeNetWeights": "registry"}
+_WHERE = {"AgeNet": "models.networks", "ModelConfig": "models.networks", "create_model": "models.networks",
+          "thin_age_net": "models.networks", "tiny_age_net": "models.networks", "AgeNetWeights": "models.registry",
+          "Weights": "models.weights", "load_weights": "models.weights", "Predictor": "pipeline.predictor",
+          "FacePrediction": "pipeline.prediction", "ImagePrediction": "pipeline.prediction",
+          "TrainConfig": "training.trainer", "train": "training.trainer", "Explainer": "explain.explainer",
+          "evaluate": "evaluation.evaluate"}
 
 __all__ = sorted(_WHERE)
 __version__ = "0.1.0"

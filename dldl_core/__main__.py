@@ -1,5 +1,5 @@
 import sys
 
-from dldl_core.cli import main
+from dldl_core.cli.main import main
 
 sys.exit(main())

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import torch
 
-from dldl_core.data import UTKFACE_GENDERS, UTKFACE_RACES
-from dldl_core.evaluate import evaluate
-from dldl_core.model import ARCH_NAMES
-from dldl_core.model_card import card_text_path
-from dldl_core.predictor import Predictor
-from dldl_core.weights import DEFAULT_WEIGHTS, read_sidecar, shipped_weights, update_sidecar
+from dldl_core.data.datasets import UTKFACE_GENDERS, UTKFACE_RACES
+from dldl_core.evaluation.evaluate import evaluate
+from dldl_core.models.networks import ARCH_NAMES
+from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar, shipped_weights, update_sidecar
+from dldl_core.pipeline.predictor import Predictor
+from dldl_core.ui.model_card import card_text_path
 
 GROUP_LABELS = {"gender": UTKFACE_GENDERS, "race": UTKFACE_RACES}
 PRECISION = {"tiny_age_net": "stage 1 in fp32 (a CPU without native bf16), stage 2 under bf16 autocast (a CPU with "
@@ -89,7 +89,7 @@ STAGES = {
         "10 epochs at 64x64 from stage 3's weights, lr 2e-4 with 1 warm-up epoch, batch 128, EMA 0.998 and the "
         "`wild_light` augmentation (the paper's rotation +-15, lighter jitter and grayscale, and at 10-20 % rates each: "
         "a perspective warp for turned heads, directional light and gamma, colour casts, pasted occluders, blur, low "
-        "resolution and JPEG; dldl_core/augment.py); the last epoch's EMA is kept (`--keep last`): its val MAE on "
+        "resolution and JPEG; dldl_core/data/augment.py); the last epoch's EMA is kept (`--keep last`): its val MAE on "
         "chips (4.954) is 0.03 above the best epoch's (4.928, nearly the stage-3 network), and it was chosen on the "
         "wild proxy below, where it is better under light, blur, JPEG and low resolution"],
 }
@@ -131,8 +131,8 @@ def without_duplicates(evaluation, data: Path) -> tuple[int, float]:
     """(how many val faces have a copy in train, chip MAE over the others)."""
     import numpy as np
 
-    from dldl_core.data import val_files_with_train_copy
-    from dldl_core.metrics import mae
+    from dldl_core.data.datasets import val_files_with_train_copy
+    from dldl_core.maths.metrics import mae
 
     copies = val_files_with_train_copy(data / "duplicates.csv")
     keep = np.array([s.file not in copies for s in evaluation.samples])
@@ -144,8 +144,8 @@ def wild_section(path: Path) -> str:
     weights (empty without one): the table, and each weights file's mean gross-error share over the conditions."""
     if not path.is_file():
         return ""
-    from dldl_core.wild import CONDITIONS
-    from dldl_core.wild_report import markdown_table
+    from dldl_core.data.wild import CONDITIONS
+    from dldl_core.evaluation.wild_report import markdown_table
 
     result = json.loads(path.read_text())
     means = []

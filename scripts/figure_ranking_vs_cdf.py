@@ -2,7 +2,7 @@
 
 For an age y and a Gaussian label distribution p (sigma 1 to 4) over the support, the K-1 ranking targets
 "age > l_k" of Ranking-CNN / OR-CNN, averaged over ages drawn from p, are exactly 1 - CDF of p; with sigma -> 0 they
-are the hard 0/1 targets of a single age. Every number comes from ``dldl_core.labels``.
+are the hard 0/1 targets of a single age. Every number comes from ``dldl_core.maths.labels``.
 
 Usage: python scripts/figure_ranking_vs_cdf.py [--out docs/figures/ranking_vs_cdf.png]
 """
@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from dldl_core import labels  # noqa: E402
+from dldl_core.maths import labels  # noqa: E402
 
 AGE = 30.0
 SIGMAS = (1.0, 2.0, 3.0, 4.0)

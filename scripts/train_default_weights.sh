@@ -10,7 +10,7 @@
 #   4. ThinAgeNet only, the shipped default: from stage 3's weights, 10 epochs at lr 2e-4 (cosine, 1 warm-up
 #      epoch), EMA 0.998 and the wild_light augmentation (the paper's rotation, lighter jitter and grayscale, and at
 #      10-20 % rates each a perspective warp, directional light, colour casts, pasted occluders, blur, low
-#      resolution and JPEG: dldl_core/augment.py), keeping the last epoch (chosen on benchmarks/wild_proxy.py).
+#      resolution and JPEG: dldl_core/data/augment.py), keeping the last epoch (chosen on benchmarks/wild_proxy.py).
 #   A 128x128 ThinAgeNet (stage 3's weights, 6 epochs of the `wild` augmentation, then `wild_light`) was tried and
 #   did not beat stage 4 within a CPU's budget: `scripts/train_default_weights.sh thin128` runs it, resumable.
 #

@@ -38,9 +38,9 @@ def random_weights(tmp_path_factory) -> Path:
     """An untrained TinyAgeNet at 64x64 saved in the shipped format (for pipeline tests, not accuracy)."""
     import torch
 
-    from dldl_core.model import create_model
-    from dldl_core.preprocess import Preprocess
-    from dldl_core.weights import save_weights
+    from dldl_core.models.networks import create_model
+    from dldl_core.models.preprocess import Preprocess
+    from dldl_core.models.weights import save_weights
 
     torch.manual_seed(0)
     model = create_model("tiny", max_age=116, num_bins=117)

@@ -1,8 +1,10 @@
-"""The helpers of benchmarks/ablation.py: which trainings the tables need, the subset manifest, the report block."""
+"""The helpers of benchmarks/ablation.py: which trainings the table needs, the manifest it trains on, its tables,
+the intervals behind its comparisons and the report block."""
 from __future__ import annotations
 
 import csv
 import importlib.util
+import math
 import sys
 from argparse import Namespace
 from pathlib import Path
@@ -10,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import stats
+
+from dldl_core.maths.intervals import paired_bootstrap, t_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,16 +29,20 @@ def ablation():
     sys.modules.pop(spec.name, None)
 
 
-def test_the_full_tables_need_thirteen_distinct_trainings(ablation):
-    tables = ablation.table_rows(ablation.OBJECTIVES, ablation.LAMBDAS, ablation.SIGMAS)
-    assert [len(rows) for rows in tables.values()] == [7, 5, 4]
-    runs = list(dict.fromkeys(ablation.canonical(*row) for rows in tables.values() for row in rows))
-    assert len(runs) == 13 and len({r.key for r in runs}) == 13
-    assert ablation.canonical("dldl_v2", 0.0, 2.0) == ablation.canonical("dldl", 1.0, 2.0)  # KL + 0 x L1 is DLDL
-    assert ablation.canonical("mr", 10.0, 4.0) == ablation.canonical("mr", 1.0, 2.0)  # MR uses neither
+def test_the_table_needs_eighteen_distinct_trainings_whole_comparisons_first(ablation):
+    runs = ablation.plan((0, 1, 2))
+    assert len(runs) == 18 and len({r.key for r in runs}) == 18
+    first = runs[:4]  # seed 0 of the four seeded rows: the first comparison is whole before anything else runs
+    assert {r.row for r in first} == {"dldl", "dldl_v2", "dldl_v2 staged", "dldl_v2, lambda 0.1"}
+    assert all(r.seed == 0 for r in first)
+    seeds = {}
+    for r in runs:
+        seeds.setdefault(r.row, []).append(r.seed)
+    assert seeds["dldl_v2"] == [0, 1, 2] and seeds["dex"] == [0] and seeds["dldl_v2, sigma 4"] == [0]
+    assert [r.seed for r in runs[-8:]] == [1] * 4 + [2] * 4  # the other seeds come last
 
 
-def test_subset_manifest_is_a_seeded_random_subset_of_train_plus_val(ablation, tmp_path):
+def test_manifest_keeps_every_train_and_val_row_or_a_seeded_subset(ablation, tmp_path):
     data = tmp_path / "data"
     (data / "images").mkdir(parents=True)
     rows = ["file,age,split"]
@@ -44,30 +53,63 @@ def test_subset_manifest_is_a_seeded_random_subset_of_train_plus_val(ablation, t
     (data / "manifest.csv").write_text("\n".join(rows) + "\n")
     out = tmp_path / "out"
     out.mkdir()
-    path, n_val = ablation.write_subset_manifest(data, out, train_size=5, val_limit=None, seed=0)
+    with open(ablation.write_manifest(data, out, None, None)) as f:
+        assert len([r for r in csv.DictReader(f) if r["split"] == "train"]) == 27
+    path = ablation.write_manifest(data, out, train_size=5, val_limit=None)
     with open(path) as f:
-        chosen = list(csv.DictReader(f))
-    train = [r["file"] for r in chosen if r["split"] == "train"]
-    assert len(train) == 5 and n_val == 3 and len(chosen) == 8
+        train = [r["file"] for r in csv.DictReader(f) if r["split"] == "train"]
+    assert len(train) == 5
     assert train != [r.split(",")[0] for r in rows[1:] if r.endswith("train")][:5]  # not the first rows
-    again, _ = ablation.write_subset_manifest(data, out, train_size=5, val_limit=None, seed=0)
-    assert again.read_text() == path.read_text()
-    assert sorted(p.name for p in out.iterdir()) == ["manifest_subset.csv"]  # rows only, no images
+    assert ablation.write_manifest(data, out, train_size=5, val_limit=None).read_text() == path.read_text()
 
 
-def test_the_report_block_is_replaced_in_place_and_a_smoke_run_never_replaces_results(ablation, tmp_path):
+def test_t_interval_matches_scipy_and_needs_two_values():
+    values = np.array([0.18, 0.82, 0.49])
+    mean, lo, hi = t_interval(values)
+    expected = stats.t.interval(0.95, 2, loc=values.mean(), scale=stats.sem(values))
+    assert mean == pytest.approx(0.49667, abs=1e-4) and (lo, hi) == pytest.approx(expected)
+    assert math.isnan(t_interval(np.array([1.0]))[1])
+
+
+def test_paired_bootstrap_covers_the_true_difference_and_averages_seeds_first():
+    rng = np.random.default_rng(1)
+    base = rng.gamma(2.0, 2.5, (3, 4000))  # three seeds' absolute errors on 4000 faces
+    better = base - 0.3 + rng.normal(0, 0.5, base.shape)
+    mean, lo, hi = paired_bootstrap(better, base)
+    assert lo < -0.3 < hi and hi - lo < 0.06 and mean == pytest.approx((better - base).mean())
+    _, lo_noise, hi_noise = paired_bootstrap(base + rng.normal(0, 3, base.shape), base)
+    assert lo_noise < 0 < hi_noise  # pure noise: the interval holds zero
+
+
+def _result(ablation, run, mae, seed_outputs):
+    true = seed_outputs["true"]
+    return {"key": run.key, "row": run.row, "seed": run.seed, "train_img_per_s": 800.0, "train_s": 400.0, "val_images": 500,
+            **ablation.stats.summary(seed_outputs["pred"], true, seed_outputs["unique"], 5.0), "mae_given": mae}
+
+
+def test_tables_pair_rows_by_seed_and_the_report_block_is_replaced_in_place(ablation, tmp_path):
+    rng = np.random.default_rng(0)
+    true = rng.uniform(1, 90, 500)
+    unique = np.arange(500) >= 20
+    results, outputs = {}, {}
+    for seed in (0, 1, 2):
+        for run, offset in ((ablation.Run("dldl_v2", seed=seed), 4.0), (ablation.Run("dldl", seed=seed), 5.0)):
+            pred = true + rng.choice([-1, 1], 500) * (offset + rng.normal(0, 0.2, 500))
+            outputs[run.key] = {"pred": pred, "true": true, "unique": unique}
+            results[run.key] = _result(ablation, run, offset, outputs[run.key])
+    rows = ablation.stats.rows_by_name(results)
+    table = "\n".join(ablation.stats.row_table(rows))
+    assert "| `dldl` | 3 | 5.0" in table and "| `dldl_v2` | 3 | 4.0" in table
+    diff = "\n".join(ablation.stats.difference_table(rows, outputs, "dldl_v2"))
+    line = next(x for x in diff.splitlines() if x.startswith("| `dldl`"))
+    assert "| 0, 1, 2 | +1.0" in line and line.count("[+0.9") + line.count("[+1.0") >= 2  # both intervals > 0
     report = tmp_path / "ablation.md"
     report.write_text(f"# Title\n\nintro\n\n{ablation.BEGIN}\nold\n{ablation.END}\n\ncommentary\n")
-    results = {"mr": {"val_mae": 9.5, "val_cs5": 0.31, "train_s": 250.0, "train_img_per_s": 190.0}}
-    args = Namespace(device="cpu", quick=False, arch="tiny", input_size=64, train_size=4000, seed=0, epochs=12,
-                     batch_size=128, lr=1e-3, warmup_epochs=1.0)
-    block = ablation.render({"objectives": [("mr", 1.0, 2.0), ("dex", 1.0, 2.0)]}, results, args, 2357, 600.0)
-    assert "| mr | - | - | none | 9.50 | 31.0% | 250 | 190 |" in block and "| dex |" not in block  # no empty rows
-    assert ablation.write_report(report, block)
+    args = Namespace(device="cpu", quick=False, epochs=20, kl_only_epochs=10)
+    assert ablation.write_report(report, ablation.render(args, results, outputs, None))
     text = report.read_text()
     assert text.startswith("# Title\n\nintro\n\n") and text.endswith("\n\ncommentary\n") and "old" not in text
-    assert "**Measured results.**" in text
-    smoke = ablation.render({"objectives": [("mr", 1.0, 2.0)]}, results, Namespace(**{**vars(args), "quick": True}),
-                            300, 10.0)
+    assert "**Measured results.**" in text and "without the 20 that have" in text
+    smoke = ablation.render(Namespace(**{**vars(args), "quick": True}), results, outputs, None)
     assert not ablation.write_report(report, smoke, quick=True)
     assert report.read_text() == text

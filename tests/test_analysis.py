@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dldl_core.analysis import analyze_photo, photo_report, report_json, report_zip
-from dldl_core.predictor import Predictor
+from dldl_core.pipeline.predictor import Predictor
+from dldl_core.ui.analysis import analyze_photo, photo_report, report_json, report_zip
 
 
 @pytest.fixture(scope="module")

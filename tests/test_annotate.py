@@ -1,7 +1,7 @@
 """Drawing boxes, labels and heat maps."""
 import numpy as np
 
-from dldl_core.annotate import age_label, blend_chip_heatmap, blend_heatmap, colorize, draw_boxes
+from dldl_core.ui.annotate import age_label, blend_chip_heatmap, blend_heatmap, colorize, draw_boxes
 
 
 def test_age_label_is_ascii():
@@ -42,7 +42,7 @@ def test_chip_heatmap_lands_inside_the_chip_footprint():
 def test_chip_heatmap_blended_in_its_box_equals_blending_the_whole_frame():
     import cv2
 
-    from dldl_core.face import chip_to_image
+    from dldl_core.pipeline.face import chip_to_image
 
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)

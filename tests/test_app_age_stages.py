@@ -2,9 +2,9 @@
 import json
 
 import pytest
-
 from apptest_support import no_exception, open_page, weights_under_test
-from dldl_core.model_card import find_stage_report
+
+from dldl_core.ui.model_card import find_stage_report
 
 PAGE = "views/age_stages.py"
 
@@ -54,7 +54,7 @@ def test_shipped_report_beside_the_weights(random_weights, photo_folder, tmp_pat
     """A stage report written by ``dldl stages`` into ``<stem>.stages/`` beside the weights is shown."""
     from dldl_core.explain.explainer import Explainer
     from dldl_core.explain.stages import analyse_stages, write_stage_report
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     for suffix in (".safetensors", ".json"):
         (tmp_path / f"w{suffix}").write_bytes(random_weights.with_suffix(suffix).read_bytes())

@@ -3,9 +3,8 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from apptest_support import markdown_text, no_exception, open_page, weights_under_test
+from PIL import Image
 
 PAGE = "views/analyze.py"
 

@@ -1,6 +1,5 @@
 """AppTest of the Learn page: the label distribution, the loss terms, and the short training."""
 import pytest
-
 from apptest_support import markdown_text, no_exception, open_page
 
 PAGE = "views/learn.py"

@@ -1,6 +1,5 @@
 """AppTest of the Live page (the webcam component itself needs a browser: see test_browser.py)."""
 import pytest
-
 from apptest_support import no_exception, open_page, weights_under_test
 
 

@@ -1,8 +1,8 @@
 """AppTest of the Model card page with a bare sidecar, a full one, and none."""
 import pytest
-
 from apptest_support import no_exception, open_page
-from dldl_core.weights import update_sidecar
+
+from dldl_core.models.weights import update_sidecar
 
 PAGE = "views/model_card.py"
 

@@ -1,8 +1,8 @@
 """AppTest of the sidebar's network choice among the shipped weights."""
 import pytest
-
 from apptest_support import no_exception, open_page
-from dldl_core.weights import DEFAULT_WEIGHTS, shipped_weights
+
+from dldl_core.models.weights import DEFAULT_WEIGHTS, shipped_weights
 
 
 def network_box(at):
@@ -53,8 +53,8 @@ def test_shipped_weights_lists_files_with_a_sidecar_default_first(tmp_path, rand
 @pytest.mark.skipif(len(shipped_weights()) < 2, reason="needs two shipped weights files to choose between")
 def test_switching_the_network_reanalyses_an_uploaded_photo(monkeypatch, grace_hopper_path):
     """The Analyze page keeps each photo's analysis for the session; a new network must not reuse the old one."""
-    from dldl_core.images import load_rgb
-    from dldl_core.predictor import Predictor
+    from dldl_core.data.images import load_rgb
+    from dldl_core.pipeline.predictor import Predictor
 
     monkeypatch.delenv("DLDL_WEIGHTS", raising=False)
     shipped = shipped_weights()

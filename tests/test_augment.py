@@ -1,6 +1,6 @@
 import torch
 
-from dldl_core.augment import AugmentConfig, augment_batch
+from dldl_core.data.augment import AugmentConfig, augment_batch
 
 
 def _batch():
@@ -38,7 +38,7 @@ def test_grayscale_makes_channels_equal():
 def test_light_preset_halves_the_paper_recipe_and_unknown_names_are_refused():
     import pytest
 
-    from dldl_core.augment import augment_preset
+    from dldl_core.data.augment import augment_preset
 
     paper, light = augment_preset("paper"), augment_preset("light")
     assert paper == AugmentConfig()
@@ -57,7 +57,7 @@ def _off(**changes) -> AugmentConfig:
 def _face_batch():
     from matplotlib.cbook import get_sample_data
 
-    from dldl_core.images import load_rgb
+    from dldl_core.data.images import load_rgb
 
     rgb = load_rgb(get_sample_data("grace_hopper.jpg", asfileobj=False))[60:460, 60:460]
     x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
@@ -65,7 +65,7 @@ def _face_batch():
 
 
 def test_wild_preset_is_the_paper_recipe_plus_the_wild_operations():
-    from dldl_core.augment import augment_preset
+    from dldl_core.data.augment import augment_preset
 
     wild, paper = augment_preset("wild"), augment_preset("paper")
     assert wild.rotation > paper.rotation and wild.grayscale == paper.grayscale

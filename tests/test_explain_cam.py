@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from dldl_core.data.images import load_rgb
 from dldl_core.explain.cam import CAM_METHODS, compute_cam, method_name, target_layer
 from dldl_core.explain.targets import AgeBinTarget, ExpectedAgeTarget, parse_target
-from dldl_core.face import chip_to_image
-from dldl_core.images import load_rgb
-from dldl_core.model import create_model
+from dldl_core.models.networks import create_model
+from dldl_core.pipeline.face import chip_to_image
 
 
 def hook_count(model: torch.nn.Module) -> int:
@@ -27,7 +27,7 @@ def net() -> torch.nn.Module:
 
 @pytest.fixture(scope="module")
 def predictor(random_weights):
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     with Predictor(random_weights, device="cpu") as p:
         yield p

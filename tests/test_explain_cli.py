@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dldl_core.cli import main
+from dldl_core.cli.main import main
 from dldl_core.explain.regions import REGION_NAMES
 
 

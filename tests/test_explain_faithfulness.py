@@ -4,12 +4,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from dldl_core.explain.faithfulness import (auc, cell_order, cell_scores, evaluate_faithfulness,
-                                            faithfulness_report, perturbation_curves, random_map, rank_map,
-                                            road_scores)
-from dldl_core.explain.targets import ExpectedAgeTarget
 from stand_ins import SIZE, PatchAgeNet
+
+from dldl_core.explain.faithfulness import (
+    auc,
+    cell_order,
+    cell_scores,
+    evaluate_faithfulness,
+    faithfulness_report,
+    perturbation_curves,
+    random_map,
+    rank_map,
+    road_scores,
+)
+from dldl_core.explain.targets import ExpectedAgeTarget
 
 
 def patch_map() -> np.ndarray:
@@ -85,7 +93,7 @@ def test_road_scores_reward_the_right_map():
 
 
 def test_evaluate_faithfulness_on_a_real_network():
-    from dldl_core.model import create_model
+    from dldl_core.models.networks import create_model
 
     torch.manual_seed(0)
     net = create_model("tiny", max_age=116, num_bins=117).eval()

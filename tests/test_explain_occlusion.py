@@ -4,10 +4,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from dldl_core.explain.occlusion import (box_masks, coverage_average, occlude, region_occlusion,
-                                         sliding_window_occlusion, strip_masks, strip_occlusion, window_boxes)
 from stand_ins import SIZE, PatchAgeNet
+
+from dldl_core.explain.occlusion import (
+    box_masks,
+    coverage_average,
+    occlude,
+    region_occlusion,
+    sliding_window_occlusion,
+    strip_masks,
+    strip_occlusion,
+    window_boxes,
+)
 
 
 @pytest.fixture

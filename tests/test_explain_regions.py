@@ -5,10 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from dldl_core.explain.regions import (REGION_NAMES, face_frame, face_regions, keypoints_to_chip,
-                                       template_keypoints)
-from dldl_core.face import DEFAULT_TEMPLATE, FaceDetector, align_face
-from dldl_core.images import load_rgb
+from dldl_core.data.images import load_rgb
+from dldl_core.explain.regions import REGION_NAMES, face_frame, face_regions, keypoints_to_chip, template_keypoints
+from dldl_core.pipeline.face import DEFAULT_TEMPLATE, FaceDetector, align_face
 
 CHIP = 200
 

@@ -16,7 +16,7 @@ from dldl_core.explain.stages import STAGES, age_stage, analyse_stages, cam_mass
 @pytest.fixture(scope="module")
 def explainer(random_weights):
     from dldl_core.explain.explainer import Explainer
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     with Predictor(random_weights, device="cpu") as predictor:
         yield Explainer(predictor)

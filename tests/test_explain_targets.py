@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dldl_core import labels
-from dldl_core.explain.targets import (AgeBinTarget, AgeContrastTarget, ExpectedAgeTarget, nearest_bin,
-                                       parse_target)
+from dldl_core.explain.targets import AgeBinTarget, AgeContrastTarget, ExpectedAgeTarget, nearest_bin, parse_target
+from dldl_core.maths import labels
 
 SUPPORT = torch.arange(0, 117, dtype=torch.float32)
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from dldl_core.cli import main
-from dldl_core.export import DistributionGraph, export, sidecar_path
-from dldl_core.images import load_rgb
-from dldl_core.predictor import Predictor
-from dldl_core.weights import DEFAULT_WEIGHTS, load_weights
+from dldl_core.cli.main import main
+from dldl_core.data.images import load_rgb
+from dldl_core.models.export import DistributionGraph, export, sidecar_path
+from dldl_core.models.weights import DEFAULT_WEIGHTS, load_weights
+from dldl_core.pipeline.predictor import Predictor
 
 TOLERANCE = 1e-4
 

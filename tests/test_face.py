@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from dldl_core.face import DEFAULT_TEMPLATE, FaceDetector, align_face, chip_to_image, similarity_transform
-from dldl_core.images import load_rgb
+from dldl_core.data.images import load_rgb
+from dldl_core.pipeline.face import DEFAULT_TEMPLATE, FaceDetector, align_face, chip_to_image, similarity_transform
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_an_unclosed_detector_dropped_in_a_cycle_is_closed_without_hanging():
 def test_a_large_photo_is_searched_in_tiles_without_finding_a_face_twice(detector, grace_hopper_path):
     import cv2
 
-    from dldl_core.face import TILE_MIN_SIDE
+    from dldl_core.pipeline.face import TILE_MIN_SIDE
 
     rgb = load_rgb(grace_hopper_path)
     large = cv2.resize(rgb, None, fx=3, fy=3, interpolation=cv2.INTER_LINEAR)
@@ -109,7 +109,7 @@ def test_native_stderr_is_silenced_only_inside_and_restored_after_concurrent_use
     import os
     import threading
 
-    from dldl_core.face import native_stderr_silenced
+    from dldl_core.pipeline.face import native_stderr_silenced
 
     entered, release = threading.Barrier(3), threading.Event()
 
@@ -150,7 +150,7 @@ def _rotated(rgb: np.ndarray, angle: float) -> np.ndarray:
 
 @pytest.mark.parametrize("angle", [0, 35, -45])
 def test_a_real_face_is_confirmed_and_realigned_onto_the_template(detector, grace_hopper_path, angle):
-    from dldl_core.face import MIN_CONFIRMATION, confirm_face
+    from dldl_core.pipeline.face import MIN_CONFIRMATION, confirm_face
 
     rgb = _rotated(load_rgb(grace_hopper_path), angle)
     face = confirm_face(rgb, detector.detect(rgb)[0], detector, DEFAULT_TEMPLATE, 200)
@@ -162,7 +162,7 @@ def test_a_real_face_is_confirmed_and_realigned_onto_the_template(detector, grac
 def test_a_badly_placed_first_alignment_is_corrected_by_the_second_look(detector, grace_hopper_path):
     """The first keypoints moved by a fifth of the face: the second look finds the face off-centre and aligns it
     again, so the eyes land back on the template."""
-    from dldl_core.face import confirm_face
+    from dldl_core.pipeline.face import confirm_face
 
     rgb = load_rgb(grace_hopper_path)
     face = detector.detect(rgb)[0]
@@ -178,7 +178,7 @@ def test_a_badly_placed_first_alignment_is_corrected_by_the_second_look(detector
 def test_the_coffee_cup_is_a_candidate_of_the_padded_detector_but_not_confirmed(detector):
     from skimage import data
 
-    from dldl_core.face import confirm_face
+    from dldl_core.pipeline.face import confirm_face
 
     coffee = data.coffee()
     candidates = FaceDetector(min_confidence=0.3).detect(coffee)
@@ -191,8 +191,8 @@ def test_drawn_and_bundled_non_faces_get_no_confirmed_box():
     """The predictor's faces on every scene without a face (scikit-image's non-face photos and crops of them, drawn
     fabrics, hands and badges) at the default thresholds: at most the odd one, against 18 of the detector alone
     measured by benchmarks/face_confirmation.py (a star field can pass now and then)."""
-    from dldl_core.face import MIN_CONFIRMATION, confirm_face
-    from dldl_core.negatives import non_face_scenes
+    from dldl_core.data.negatives import non_face_scenes
+    from dldl_core.pipeline.face import MIN_CONFIRMATION, confirm_face
 
     alone = confirmed = 0
     with FaceDetector() as detector:
@@ -208,7 +208,7 @@ def test_an_unconfirmed_candidate_is_left_as_it_was_and_a_confirmed_one_comes_ba
                                                                                           grace_hopper_path):
     from skimage import data
 
-    from dldl_core.face import confirm_face
+    from dldl_core.pipeline.face import confirm_face
 
     coffee = data.coffee()
     candidate = FaceDetector(min_confidence=0.3).detect(coffee)[0]

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from dldl_core.images import ImageError, load_rgb
+from dldl_core.data.images import ImageError, load_rgb
 
 
 def _encode(image: Image.Image, fmt: str, **kw) -> bytes:

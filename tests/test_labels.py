@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dldl_core import labels
+from dldl_core.maths import labels
 
 SUPPORT = labels.age_support(0, 100, 101)
 

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from dldl_core.images import load_rgb
-from dldl_core.live import STAGES, LiveProcessor, gradcam_function
-from dldl_core.predictor import Predictor
+from dldl_core.data.images import load_rgb
+from dldl_core.pipeline.predictor import Predictor
+from dldl_core.ui.live import STAGES, LiveProcessor, gradcam_function
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from dldl_core import create_model
-from dldl_core.model import CAM_TARGET_LAYER, count_parameters
+from dldl_core.models.networks import CAM_TARGET_LAYER, count_parameters
 
 
 @pytest.mark.parametrize("arch,expected", [("thin_age_net", 3.71e6), ("tiny_age_net", 0.94e6)])

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from dldl_core.model_card import find_stage_report, load_model_card, metric_label, stage_tables
-from dldl_core.weights import WeightsError, update_sidecar
+from dldl_core.models.weights import WeightsError, update_sidecar
+from dldl_core.ui.model_card import find_stage_report, load_model_card, metric_label, stage_tables
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_stage_tables():
 def test_each_network_in_a_folder_shows_its_own_written_card(random_weights, tmp_path):
     """A folder may hold several networks: ``<stem>.model_card.md`` is that network's card; a ``MODEL_CARD.md``
     beside it counts only when its title names the file, so one network's card is never shown for another."""
-    from dldl_core.model_card import card_text_path, load_model_card
+    from dldl_core.ui.model_card import card_text_path, load_model_card
 
     for name in ("fast", "other"):
         for suffix in (".safetensors", ".json"):

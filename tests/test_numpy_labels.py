@@ -1,11 +1,11 @@
-"""The numpy read-outs are the torch ones (dldl_core.labels) on any distribution."""
+"""The numpy read-outs are the torch ones (dldl_core.maths.labels) on any distribution."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from dldl_core import labels, numpy_labels
+from dldl_core.maths import labels, numpy_labels
 
 
 def distributions(seed: int) -> np.ndarray:

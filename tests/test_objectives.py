@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from dldl_core import labels
-from dldl_core.objectives import OBJECTIVES, get_objective
+from dldl_core.maths import labels
+from dldl_core.models.objectives import OBJECTIVES, get_objective
 
 SUPPORT = labels.age_support(0, 100, 101)
 

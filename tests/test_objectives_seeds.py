@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dldl_core import labels
-from dldl_core.inference import estimate
-from dldl_core.model import ModelConfig, create_model, head_outputs
-from dldl_core.objectives import OBJECTIVES, Objective, distribution_note, get_objective
-from dldl_core.preprocess import Preprocess
+from dldl_core.maths import labels
+from dldl_core.models.networks import ModelConfig, create_model, head_outputs
+from dldl_core.models.objectives import OBJECTIVES, Objective, distribution_note, get_objective
+from dldl_core.models.preprocess import Preprocess
+from dldl_core.pipeline.inference import estimate
 
 SUPPORT = labels.age_support(0, 116, 117)
 K = SUPPORT.numel()
@@ -238,8 +238,8 @@ def test_sadal_metric_term_pulls_same_ages_together_and_spreads_by_age_gap():
 
 
 def test_every_objective_trains_saves_and_reloads_through_the_project_trainer(photo_folder, tmp_path):
-    from dldl_core.train import TrainConfig, train
-    from dldl_core.weights import load_weights
+    from dldl_core.models.weights import load_weights
+    from dldl_core.training.trainer import TrainConfig, train
 
     folder, manifest = photo_folder
     faces = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)

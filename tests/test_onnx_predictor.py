@@ -9,15 +9,15 @@ import sys
 import numpy as np
 import pytest
 
-from dldl_core.images import load_rgb
-from dldl_core.onnx_predictor import OnnxPredictor
-from dldl_core.registry import AgeNetWeights
+from dldl_core.data.images import load_rgb
+from dldl_core.models.registry import AgeNetWeights
+from dldl_core.pipeline.onnx_predictor import OnnxPredictor
 
 
 @pytest.mark.parametrize("entry", list(AgeNetWeights), ids=lambda e: e.name.lower())
 def test_each_shipped_onnx_graph_gives_torchs_distribution_on_real_faces(entry):
-    from dldl_core.parity import PARITY_TOLERANCE, onnx_gap, real_face_batch
-    from dldl_core.weights import load_weights
+    from dldl_core.evaluation.parity import PARITY_TOLERANCE, onnx_gap, real_face_batch
+    from dldl_core.models.weights import load_weights
 
     weights = load_weights(entry)
     faces = real_face_batch(weights)
@@ -29,9 +29,9 @@ def test_the_pipeline_gives_the_torch_predictors_results(tta, grace_hopper_path,
     """Same faces and boxes as the torch predictor; the torch network in fp32 (the predictor uses bf16 where the CPU
     has it natively) on those faces gives the same ages to 0.05 year: only the chip's resize rounds differently
     (within one grey level)."""
-    from dldl_core.inference import estimate
-    from dldl_core.labels import interval
-    from dldl_core.predictor import Predictor
+    from dldl_core.maths.labels import interval
+    from dldl_core.pipeline.inference import estimate
+    from dldl_core.pipeline.predictor import Predictor
 
     with OnnxPredictor(AgeNetWeights.THIN, tta=tta) as fast, Predictor("thin", device="cpu", tta=tta) as slow:
         for path in (grace_hopper_path, astronaut_path):
@@ -50,7 +50,7 @@ def test_the_pipeline_gives_the_torch_predictors_results(tta, grace_hopper_path,
 
 
 def test_dldl_predict_runs_without_importing_torch(grace_hopper_path, tmp_path):
-    code = ("import sys; from dldl_core.cli import main; "
+    code = ("import sys; from dldl_core.cli.main import main; "
             f"code = main(['predict', {str(grace_hopper_path)!r}, '--json', '--jsonl', {str(tmp_path / 'o.jsonl')!r}]);"
             " print([m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')], file=sys.stderr);"
             " sys.exit(code)")

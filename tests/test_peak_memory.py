@@ -2,7 +2,6 @@
 import sys
 
 import numpy as np
-
 from bad_inputs import run_measured
 
 

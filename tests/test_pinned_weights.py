@@ -1,4 +1,4 @@
-"""The pins in code (dldl_core/pinned_weights.py) agree with the shipped files. When this fails after the networks
+"""The pins in code (dldl_core/models/pinned_weights.py) agree with the shipped files. When this fails after the networks
 in weights/ were replaced on purpose, run ``python scripts/pin_weights.py``: it exports their ONNX graphs, checks them
 against torch on real faces and rewrites the pins."""
 from __future__ import annotations
@@ -8,9 +8,9 @@ import json
 import pytest
 
 from dldl_core import assets
-from dldl_core.pinned_weights import DETECTOR_SHA256, PINS
-from dldl_core.registry import AgeNetWeights
-from dldl_core.sidecar import prediction_sha256, read_sidecar, sha256_of
+from dldl_core.models.pinned_weights import DETECTOR_SHA256, PINS
+from dldl_core.models.registry import AgeNetWeights
+from dldl_core.models.sidecar import prediction_sha256, read_sidecar, sha256_of
 
 REPIN = "the pins are stale: run python scripts/pin_weights.py"
 

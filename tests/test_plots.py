@@ -3,8 +3,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from dldl_core import plots
-from dldl_core.predictor import FacePrediction
+from dldl_core.pipeline.predictor import FacePrediction
+from dldl_core.ui import plots
 
 SUPPORT = np.arange(0, 117, dtype=float)
 

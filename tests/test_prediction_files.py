@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from dldl_core.cli import main
-from dldl_core.prediction import FacePrediction, ImagePrediction
-from dldl_core.prediction_files import CSV_COLUMNS, PredictionFiles
+from dldl_core.cli.main import main
+from dldl_core.pipeline.prediction import FacePrediction, ImagePrediction
+from dldl_core.pipeline.prediction_files import CSV_COLUMNS, PredictionFiles
 
 
 def face(age: float) -> FacePrediction:

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from dldl_core.predictors import open_predictor, torch_free_network
-from dldl_core.registry import AgeNetWeights
+from dldl_core.models.registry import AgeNetWeights
+from dldl_core.pipeline.predictors import open_predictor, torch_free_network
 
 
 @pytest.mark.parametrize("weights, device, backend, expected", [
@@ -23,7 +23,7 @@ def test_an_unknown_backend_is_refused():
 
 
 def test_without_onnxruntime_torch_runs_it(monkeypatch):
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
     with open_predictor("tiny", "cpu", "auto") as predictor:
@@ -33,7 +33,7 @@ def test_without_onnxruntime_torch_runs_it(monkeypatch):
 
 
 def test_a_users_own_weights_run_on_torch(random_weights):
-    from dldl_core.predictor import Predictor
+    from dldl_core.pipeline.predictor import Predictor
 
     with open_predictor(random_weights, "cpu") as predictor:
         assert isinstance(predictor, Predictor)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from dldl_core import assets
-from dldl_core.cli import main
-from dldl_core.registry import AgeNetWeights, lookup, resolve, verified_detector_model
-from dldl_core.sidecar import WeightsError, sha256_of, sidecar_path
-from dldl_core.weights import DEFAULT_WEIGHTS, Weights, load_weights
+from dldl_core.cli.main import main
+from dldl_core.models.registry import AgeNetWeights, lookup, resolve, verified_detector_model
+from dldl_core.models.sidecar import WeightsError, sha256_of, sidecar_path
+from dldl_core.models.weights import DEFAULT_WEIGHTS, Weights, load_weights
 
 
 @pytest.mark.parametrize("name, entry", [("thin", AgeNetWeights.THIN), ("TINY", AgeNetWeights.TINY),
@@ -99,7 +99,7 @@ def test_a_shipped_sidecar_with_another_preprocessing_is_refused(shipped_copy):
 
 
 def test_an_altered_onnx_graph_or_detector_is_refused(shipped_copy, capsys, grace_hopper_path):
-    from dldl_core.onnx_predictor import OnnxPredictor
+    from dldl_core.pipeline.onnx_predictor import OnnxPredictor
 
     data = bytearray(shipped_copy.onnx_path.read_bytes())
     data[-5] ^= 0x01

@@ -19,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from apptest_support import no_exception, open_page, weights_under_test
 from bad_inputs import CASE_KEYS, GRID, GRID_TILE, cases, run_measured
 from no_network import forbid_network
 
-from dldl_core.cli import main as cli_main
-from dldl_core.images import ImageError, load_rgb
-from dldl_core.predictor import Predictor
+from dldl_core.cli.main import main as cli_main
+from dldl_core.data.images import ImageError, load_rgb
+from dldl_core.pipeline.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -37,7 +36,7 @@ API_SECONDS = 15
 CLI_SECONDS = 240
 BOMB_EXTRA_MB = 64  # the bomb may cost the CLI this much more than ordinary photos; decoding it would take 1200
 CLI_PEAK_MB = 2048
-MAX_APP_FACES = 12  # the Analyze page shows the largest 12 faces (dldl_core.analysis.MAX_ANALYZED_FACES)
+MAX_APP_FACES = 12  # the Analyze page shows the largest 12 faces (dldl_core.ui.analysis.MAX_ANALYZED_FACES)
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +270,7 @@ def _flip(position: int):
 @pytest.mark.parametrize("change", [_flip(20), _flip(-1000), lambda data: data[:len(data) // 2]],
                          ids=["header_byte_flipped", "tensor_byte_flipped", "truncated_to_half"])
 def test_changed_weights_are_refused_by_hash(change, weights_copy, grace_hopper_path, monkeypatch, capsys):
-    from dldl_core import weights as weights_module
+    from dldl_core.models import weights as weights_module
 
     weights_copy.write_bytes(change(weights_copy.read_bytes()))
 
@@ -289,12 +288,12 @@ def test_changed_weights_are_refused_by_hash(change, weights_copy, grace_hopper_
 
 
 def test_loading_and_predicting_never_unpickle(weights, grace_hopper_path, monkeypatch):
+    import _pickle
     import pickle
 
-    import _pickle
     import torch
 
-    from dldl_core.weights import load_weights
+    from dldl_core.models.weights import load_weights
 
     def refuse(*args, **kwargs):
         raise AssertionError("something was unpickled")
@@ -336,7 +335,7 @@ def test_every_torch_load_is_weights_only_and_nothing_imports_pickle():
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
                 if any(n.split(".")[0] in ("pickle", "_pickle", "cPickle", "dill", "joblib") for n in names):
                     problems.append(f"{where(node)}: imports {names}")
-    assert any(spot.startswith("dldl_core/train.py") for spot in loads)  # the scan does see the resume
+    assert any(spot.startswith("dldl_core/training/trainer.py") for spot in loads)  # the scan does see the resume
     assert problems == []
 
 
@@ -399,7 +398,7 @@ def _app_resources():
 
 def _session(predictor, explainer, name: str, data: bytes) -> dict:
     """What one Analyze session computes for a photo: every face, then the explanation of the first."""
-    from dldl_core.analysis import analyze_photo
+    from dldl_core.ui.analysis import analyze_photo
 
     analysis = analyze_photo(predictor, data, name)
     explanation = explainer.explain(analysis.faces[0], "gradcam", "expected", image=analysis.rgb, sliding=False)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from dldl_core.cli import main
-from dldl_core.sharding import in_shard, parse_shard, shard_of
+from dldl_core.cli.main import main
+from dldl_core.pipeline.sharding import in_shard, parse_shard, shard_of
 
 
 def test_shards_partition_the_paths_and_do_not_depend_on_the_others():

@@ -6,12 +6,18 @@ import json
 
 import pytest
 
-from dldl_core.cli import main
-from dldl_core.model import create_model
-from dldl_core.preprocess import Preprocess
-from dldl_core.sidecar import FORMAT_VERSION, WeightsError, prediction_sha256, read_sidecar, sidecar_path, \
-    update_sidecar
-from dldl_core.weights import load_weights, save_weights
+from dldl_core.cli.main import main
+from dldl_core.models.networks import create_model
+from dldl_core.models.preprocess import Preprocess
+from dldl_core.models.sidecar import (
+    FORMAT_VERSION,
+    WeightsError,
+    prediction_sha256,
+    read_sidecar,
+    sidecar_path,
+    update_sidecar,
+)
+from dldl_core.models.weights import load_weights, save_weights
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from dldl_core import labels, teaching
+from dldl_core.maths import labels
+from dldl_core.ui import teaching
 
 SUPPORT = labels.age_support(0, 100, 101)
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from dldl_core.predictor import FacePrediction
-from dldl_core.tracking import FaceTracker, distribution_stats, iou, update_weight
+from dldl_core.pipeline.predictor import FacePrediction
+from dldl_core.ui.tracking import FaceTracker, distribution_stats, iou, update_weight
 
 SUPPORT = np.arange(0, 101, dtype=np.float64)
 

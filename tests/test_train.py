@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from dldl_core.train import TrainConfig, out_paths, train
-from dldl_core.weights import load_weights
+from dldl_core.models.weights import load_weights
+from dldl_core.training.trainer import TrainConfig, out_paths, train
 
 
 def test_one_epoch_on_real_faces_writes_loadable_weights_and_resumes(tmp_path, photo_folder):
@@ -47,7 +47,7 @@ def test_two_process_ddp_on_gloo(tmp_path, photo_folder):
 
 
 def test_train_refuses_sizes_that_are_not_multiples_of_32(capsys, photo_folder, tmp_path):
-    from dldl_core.cli import main
+    from dldl_core.cli.main import main
 
     folder, manifest = photo_folder
     code = main(["train", "--data", str(folder), "--manifest", str(manifest), "--input-size", "100",

@@ -3,9 +3,9 @@ import json
 import pytest
 import torch
 
-from dldl_core.model import create_model
-from dldl_core.preprocess import Preprocess
-from dldl_core.weights import WeightsError, load_weights, save_weights, shipped_weights, sidecar_path
+from dldl_core.models.networks import create_model
+from dldl_core.models.preprocess import Preprocess
+from dldl_core.models.weights import WeightsError, load_weights, save_weights, shipped_weights, sidecar_path
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_missing_file_and_missing_sidecar(saved, tmp_path):
 
 
 def test_shipped_default_weights_load_and_cover_the_data():
-    from dldl_core.weights import DEFAULT_WEIGHTS
+    from dldl_core.models.weights import DEFAULT_WEIGHTS
 
     if not DEFAULT_WEIGHTS.is_file():
         pytest.fail("the default weights must ship in weights/")
@@ -68,8 +68,8 @@ def test_shipped_default_weights_load_and_cover_the_data():
 @pytest.mark.parametrize("shipped", shipped_weights(), ids=lambda p: p.stem)
 def test_every_shipped_network_gives_plausible_ages_on_real_photos(shipped, grace_hopper_path, astronaut_path):
     """Grace Hopper was 77 in this 1984 portrait; Eileen Collins about 40 in hers."""
-    from dldl_core.images import load_rgb
-    from dldl_core.predictor import Predictor
+    from dldl_core.data.images import load_rgb
+    from dldl_core.pipeline.predictor import Predictor
 
     with Predictor(shipped, device="cpu") as predictor:
         hopper = predictor.predict_rgb(load_rgb(grace_hopper_path))[0]

@@ -1,5 +1,5 @@
-"""The wild-proxy benchmark: the conditions (dldl_core.wild), the summary (dldl_core.wild_report), the error causes
-(dldl_core.error_causes) and benchmarks/wild_proxy.py, on real bundled faces and, where present, on UTKFace."""
+"""The wild-proxy benchmark: the conditions (dldl_core.data.wild), the summary (dldl_core.evaluation.wild_report), the error causes
+(dldl_core.evaluation.error_causes) and benchmarks/wild_proxy.py, on real bundled faces and, where present, on UTKFace."""
 from __future__ import annotations
 
 import importlib.util
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dldl_core import error_causes, wild_report
-from dldl_core.images import load_rgb
-from dldl_core.predictor import Predictor
-from dldl_core.wild import CONDITIONS, group_photo, pasted, turned_head_maps
+from dldl_core.data.images import load_rgb
+from dldl_core.data.wild import CONDITIONS, group_photo, pasted, turned_head_maps
+from dldl_core.evaluation import error_causes, wild_report
+from dldl_core.pipeline.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "wild_proxy.py"

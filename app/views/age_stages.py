@@ -3,12 +3,12 @@ import json
 from pathlib import Path
 
 import streamlit as st
+from resources import default_data_dir, get_explainer, require_predictor, weights_path
 
-from dldl_core import plots
 from dldl_core.explain.cam import CAM_METHODS
 from dldl_core.explain.stages import analyse_stages, stage_figure
-from dldl_core.model_card import find_stage_report, stage_report_weights, stage_tables
-from resources import default_data_dir, get_explainer, require_predictor, weights_path
+from dldl_core.ui import plots
+from dldl_core.ui.model_card import find_stage_report, stage_report_weights, stage_tables
 
 MEASURES = {"abs_delta_age": "|change of age| when the region is hidden (years)",
             "delta_age": "change of age when the region is hidden (years; + = looks older without it)",

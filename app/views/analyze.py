@@ -2,11 +2,11 @@
 import hashlib
 
 import streamlit as st
-
-from dldl_core import plots
-from dldl_core.analysis import MAX_UPLOAD_BYTES, PhotoAnalysis, analyze_photo, photo_report, report_json, report_zip
-from dldl_core.explain.cam import CAM_METHODS
 from resources import device_label, get_explainer, require_predictor
+
+from dldl_core.explain.cam import CAM_METHODS
+from dldl_core.ui import plots
+from dldl_core.ui.analysis import MAX_UPLOAD_BYTES, PhotoAnalysis, analyze_photo, photo_report, report_json, report_zip
 
 TARGETS = {"expected": "Expected age (what makes it older)", "younger": "What makes it younger",
            "bin": "One age bin (click a bar)", "contrast": "Contrast of two ages"}

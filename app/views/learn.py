@@ -3,9 +3,10 @@ from pathlib import Path
 
 import streamlit as st
 import torch
-
-from dldl_core import labels, plots, teaching
 from resources import default_data_dir
+
+from dldl_core.maths import labels
+from dldl_core.ui import plots, teaching
 
 SUPPORT = labels.age_support(0, 100, 101)
 DEFAULT_DATA = default_data_dir()

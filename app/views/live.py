@@ -2,10 +2,10 @@
 import time
 
 import streamlit as st
-
-from dldl_core.live import LiveProcessor, gradcam_function
-from dldl_core.tracking import FaceTracker
 from resources import get_explainer, network_choice_offered, real_server, require_predictor
+
+from dldl_core.ui.live import LiveProcessor, gradcam_function
+from dldl_core.ui.tracking import FaceTracker
 
 st.title("Live age estimation")
 st.write("Every face in the webcam video is boxed with its estimated age +- one standard deviation of the predicted "

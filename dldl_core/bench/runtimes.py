@@ -1,4 +1,4 @@
-"""torch against onnxruntime on the CPU, as the Live page runs the network (dldl_core.backends): normalised faces
+"""torch against onnxruntime on the CPU, as the Live page runs the network (dldl_core.pipeline.backends): normalised faces
 -> head output at batch 1 (one face) and 2 (one face and its mirror, flip-TTA), calls interleaved."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from dldl_core.backends import OnnxRuntimeNetwork, TorchNetwork
 from dldl_core.bench.timing import time_interleaved
-from dldl_core.inference import autocast_for
-from dldl_core.weights import Weights
+from dldl_core.models.weights import Weights
+from dldl_core.pipeline.backends import OnnxRuntimeNetwork, TorchNetwork
+from dldl_core.pipeline.inference import autocast_for
 
 WIN_MARGIN = 1.15  # onnxruntime must be this much faster (torch time / onnxruntime time) to replace torch
 

@@ -15,11 +15,11 @@ from dldl_core.bench.flops import flops_per_image
 from dldl_core.bench.peak import matmul_call, matmul_peak_gflops
 from dldl_core.bench.photos import photo_files, webcam_frames
 from dldl_core.bench.timing import Timing, time_call, time_interleaved
-from dldl_core.face import align_face
-from dldl_core.images import load_rgb
-from dldl_core.inference import autocast_for, bf16_is_fast
-from dldl_core.model import ARCH_ALIASES, create_model
-from dldl_core.predictor import Predictor
+from dldl_core.data.images import load_rgb
+from dldl_core.models.networks import ARCH_ALIASES, create_model
+from dldl_core.pipeline.face import align_face
+from dldl_core.pipeline.inference import autocast_for, bf16_is_fast
+from dldl_core.pipeline.predictor import Predictor
 
 # Stage keys of the result rows, in pipeline order.
 STAGES = ("decode", "detect", "align", "forward", "estimate", "flip_tta", "gradcam", "region_occlusion",
@@ -160,7 +160,7 @@ def live_rows(predictor: Predictor, explainer: Any, frames: list[np.ndarray], co
               ) -> list[dict[str, Any]]:
     """The Live page's frame loop (``LiveProcessor.process``) per backend, the backends' calls interleaved. With the
     Grad-CAM overlay, recomputed every second frame as on the page, one timed call processes two frames."""
-    from dldl_core.live import LiveProcessor, gradcam_function
+    from dldl_core.ui.live import LiveProcessor, gradcam_function
 
     predictors = {name: predictor if name == predictor.network.name else Predictor(
         predictor.weights, device=str(predictor.device), tta=predictor.tta, backend=name)

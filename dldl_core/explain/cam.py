@@ -13,7 +13,7 @@ from pytorch_grad_cam.base_cam import BaseCAM
 from torch import nn
 
 from dldl_core.explain.targets import Target
-from dldl_core.model import CAM_TARGET_LAYER
+from dldl_core.models.networks import CAM_TARGET_LAYER
 
 
 class BatchedScoreCAM(ScoreCAM):

@@ -22,8 +22,8 @@ from dldl_core.explain.forward import fill_colour, inference_copy, normalized_in
 from dldl_core.explain.occlusion import OcclusionMaps, region_occlusion, sliding_window_occlusion
 from dldl_core.explain.regions import FaceRegions, face_regions, keypoints_to_chip, template_keypoints
 from dldl_core.explain.targets import Target, parse_target
-from dldl_core.face import chip_to_image
-from dldl_core.predictor import Predictor
+from dldl_core.pipeline.face import chip_to_image
+from dldl_core.pipeline.predictor import Predictor
 
 
 class AlignedFace(Protocol):

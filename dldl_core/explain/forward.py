@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from dldl_core import labels
-from dldl_core.preprocess import Preprocess
+from dldl_core.maths import labels
+from dldl_core.models.preprocess import Preprocess
 
 
 def inference_copy(model: nn.Module) -> nn.Module:

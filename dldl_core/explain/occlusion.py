@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from dldl_core import labels
 from dldl_core.explain.forward import readout
+from dldl_core.maths import labels
 
 PAPER_FACE_SIZE, PAPER_STRIP = 224, 32  # the paper's aligned face and strip width, in pixels
 

@@ -18,7 +18,7 @@ import numpy as np
 # In painting order: a later region overrides an earlier one where their shapes overlap.
 REGION_NAMES: tuple[str, ...] = ("hair_background", "forehead", "right_cheek", "left_cheek", "chin", "mouth",
                                  "nose", "brows", "right_eye", "left_eye")
-# Keypoint rows of the detector (dldl_core.face.KEYPOINT_NAMES).
+# Keypoint rows of the detector (dldl_core.pipeline.face.KEYPOINT_NAMES).
 RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH = 0, 1, 2, 3
 
 # Ellipses as (anchor, offset x, offset y, semi-axis x, semi-axis y) in units of d, in the face frame; anchor is
@@ -80,7 +80,7 @@ def keypoints_to_chip(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 def template_keypoints(template: tuple[tuple[float, float], ...] | None, chip_size: int) -> np.ndarray:
     """The alignment template as (6, 2) chip points (the default template when ``template`` is None)."""
-    from dldl_core.face import DEFAULT_TEMPLATE
+    from dldl_core.pipeline.face import DEFAULT_TEMPLATE
 
     return np.asarray(template or DEFAULT_TEMPLATE, np.float64) * chip_size
 

@@ -9,11 +9,11 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from dldl_core.data import Sample, read_manifest
+from dldl_core.data.datasets import Sample, read_manifest
+from dldl_core.data.images import ImageError, load_rgb
 from dldl_core.explain.regions import keypoints_to_chip
-from dldl_core.images import ImageError, load_rgb
-from dldl_core.predictor import Predictor
-from dldl_core.weights import Weights
+from dldl_core.models.weights import Weights
+from dldl_core.pipeline.predictor import Predictor
 
 PIPELINES = ("chip", "full")
 

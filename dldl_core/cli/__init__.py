@@ -1,0 +1,1 @@
+"""The ``dldl`` command line."""

@@ -1,0 +1,217 @@
+"""Sub-commands of the ``dldl`` CLI; each is a thin wrapper over a library function."""
+from __future__ import annotations
+
+import argparse
+
+from dldl_core.cli.main import arguments, command, print_json
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="image folder")
+    p.add_argument("--manifest", required=True, help="CSV with file,age[,sigma][,split]")
+    p.add_argument("--arch", default="tiny", help="thin or tiny (thin_age_net / tiny_age_net)")
+    p.add_argument("--objective", default="dldl_v2", help="objective name (see the registry)")
+    p.add_argument("--lam", type=float, default=1.0, help="weight of the expectation L1 term")
+    p.add_argument("--kl-only-epochs", type=int, default=0,
+                   help="train the first N epochs on the KL term alone, then add lambda x L1 (the paper's stages)")
+    p.add_argument("--sigma", type=float, default=2.0, help="label std where the manifest gives none")
+    p.add_argument("--input-size", type=int, default=128, help="square input, a multiple of 32")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", choices=("cosine", "step"), default="cosine")
+    p.add_argument("--warmup-epochs", type=int, default=2)
+    p.add_argument("--max-age", type=float, default=116.0, help="last bin of the age support")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N training rows")
+    p.add_argument("--init", default=None, help="start from these weights (e.g. at a larger input size)")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="decay of a moving average of the weights that is validated and kept (e.g. 0.998); 0: off")
+    p.add_argument("--augment", choices=("paper", "light", "wild", "wild_light"), default="paper",
+                   help="paper: the DLDL-v2 recipe; light: half its rotation, shift, rescale and colour jitter; "
+                        "wild: the paper's plus roll, perspective, light, occluders, blur, low resolution, JPEG; "
+                        "wild_light: the paper's rotation, lighter jitter, about half of wild's real-photo operations")
+    p.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="the weights file holds the epoch with the best val MAE, or the last epoch's network")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--no-cache", action="store_true", help="decode images every epoch instead of caching them")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    p.add_argument("--out", required=True, help="weights path (.safetensors); log and checkpoint go next to it")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint next to --out")
+    p.add_argument("--no-progress", action="store_true")
+
+
+@command("train", "Train ThinAgeNet or TinyAgeNet on a manifest of face images.")
+@arguments(_train_args)
+def train_command(args: argparse.Namespace) -> int:
+    from dldl_core.data.augment import augment_preset
+    from dldl_core.training.trainer import TrainConfig, train
+
+    if args.input_size % 32:
+        raise ValueError(f"--input-size must be a multiple of 32, got {args.input_size}")
+    if not args.out.endswith(".safetensors"):
+        raise ValueError("--out must name a .safetensors file")
+    config = TrainConfig(data=args.data, manifest=args.manifest, out=args.out, arch=args.arch,
+                         objective=args.objective, lam=args.lam, kl_only_epochs=args.kl_only_epochs, sigma=args.sigma,
+                         input_size=args.input_size,
+                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
+                         warmup_epochs=args.warmup_epochs, max_age=args.max_age, limit=args.limit, init=args.init,
+                         ema=args.ema, keep=args.keep, augment=augment_preset(args.augment), seed=args.seed, device=args.device, cache=not args.no_cache, workers=args.workers,
+                         progress=not args.no_progress)
+    path = train(config, resume=args.resume)
+    print(f"weights written to {path}")
+    return 0
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+WEIGHTS_HELP = ("a shipped network (thin, tiny) or a weights file (.safetensors); default: DLDL_WEIGHTS, else the "
+                "shipped default (thin)")
+
+
+def _weights_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", default=None, help=WEIGHTS_HELP)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
+def _predict_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    _weights_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--csv", default=None, help="also write one CSV row per face to this file")
+    p.add_argument("--jsonl", default=None, help="also write one JSON object per image (a line each) to this file")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run: skip the images the --csv / --jsonl files already hold and "
+                        "append to them")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="predict only shard I of N (0 <= I < N) of the images, for N copies of this command")
+    p.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch"),
+                   help="auto: a shipped network runs on onnxruntime without importing torch (CPU); a weights file, "
+                        "--device cuda and --backend torch run on torch")
+    p.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
+    p.add_argument("--workers", type=int, default=1, help="image decoding threads for folders")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (shown for several images on a "
+                                                               "terminal)")
+    p.add_argument("--min-confirmation", type=float, default=None,
+                   help="score a face needs on the second, upright look that confirms and re-aligns it "
+                        "(default 0.7; 0: no second look, every detection is a face)")
+
+
+def expand_images(paths: list[str]):
+    """Files as given; folders walked (sorted) for image files. Missing paths are kept so they get an error."""
+    from pathlib import Path
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.suffix.lower() in IMAGE_SUFFIXES and child.is_file():
+                    yield str(child)
+        else:
+            yield raw
+
+
+@command("predict", "Estimate the age of every face in images or folders of images.")
+@arguments(_predict_args)
+def predict_command(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from tqdm import tqdm
+
+    from dldl_core.pipeline.batch import iterate_predictions
+    from dldl_core.pipeline.prediction_files import PredictionFiles
+    from dldl_core.pipeline.predictors import open_predictor
+    from dldl_core.pipeline.sharding import in_shard, parse_shard
+
+    if args.min_confirmation is not None and not 0 <= args.min_confirmation <= 1:
+        raise ValueError(f"--min-confirmation must be between 0 and 1, got {args.min_confirmation}")
+    paths = list(expand_images(args.images))
+    if args.shard:
+        paths = list(in_shard(paths, *parse_shard(args.shard)))
+    failures = 0
+    confirmation = {} if args.min_confirmation is None else {"min_confirmation": args.min_confirmation}
+    with PredictionFiles(args.csv, args.jsonl, args.resume) as files, \
+            open_predictor(args.weights, args.device, args.backend, tta=not args.no_tta, **confirmation) as predictor:
+        todo = [p for p in paths if p not in files.done]
+        progress = tqdm(total=len(todo), unit="image", file=sys.stderr, dynamic_ncols=True,
+                        disable=True if args.no_progress or len(todo) < 2 else None)  # None: on a terminal only
+        say = progress.write if not progress.disable else print
+        if args.json:
+            sys.stdout.write('{"images": [')
+        for n, result in enumerate(iterate_predictions(predictor, todo, args.workers)):
+            failures += result.error is not None
+            files.write(result)
+            progress.update()
+            if args.json:
+                sys.stdout.write(("," if n else "") + "\n  " + json.dumps(result.to_json()))
+            elif result.error:
+                progress.write(f"dldl: error: {result.error}", file=sys.stderr)
+            elif not result.faces:
+                say(f"{result.path}: no face found")
+            for i, face in enumerate(result.faces):
+                if not args.json:
+                    say(f"{result.path}: face {i + 1} at {tuple(round(v) for v in face.box)}: age {face.age:.1f}"
+                        f" +- {face.std:.1f} (90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f})")
+        progress.close()
+        if args.json:
+            sys.stdout.write("\n]}\n")
+    return 2 if failures else 0
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="image folder")
+    p.add_argument("--manifest", required=True, help="CSV with file,age[,sigma][,split]")
+    p.add_argument("--split", default=None, help="evaluate only this split (e.g. val)")
+    p.add_argument("--pipeline", choices=("chip", "full", "pasted"), default="chip",
+                   help="chip: images are aligned crops; full: detect and align each; pasted: paste into a photo first")
+    p.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    p.add_argument("--no-tta", action="store_true")
+    p.add_argument("--json", action="store_true")
+    _weights_args(p)
+
+
+@command("evaluate", "Measure MAE, CS@5 and per-band errors on a labelled manifest.")
+@arguments(_evaluate_args)
+def evaluate_command(args: argparse.Namespace) -> int:
+    from dldl_core.evaluation.evaluate import evaluate
+    from dldl_core.pipeline.predictor import Predictor
+
+    with Predictor(args.weights, device=args.device, tta=not args.no_tta) as predictor:
+        result = evaluate(predictor, args.data, args.manifest, args.split, args.pipeline, limit=args.limit,
+                          progress=not args.json).summary()
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"{result['n']} faces, pipeline {result['pipeline']}: MAE {result['mae']:.3f}, CS@5 {result['cs5']:.3f}, "
+          f"faces missed {result['faces_missed']}")
+    for band, row in result["per_band"].items():
+        if row["n"]:
+            print(f"  {band:>6}: n={row['n']:5d}  MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}")
+    return 0
+
+
+def _app_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1", help="where the server listens (0.0.0.0: every interface)")
+
+
+@command("app", "Serve the Streamlit app (needs the app extra: pip install 'dldl_core[app]').")
+@arguments(_app_args)
+def app_command(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+    import sys
+
+    from dldl_core.assets import APP_MAIN
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise ValueError("the app needs the app extra: pip install 'dldl_core[app]'")
+    if not APP_MAIN.is_file():
+        raise FileNotFoundError(f"the app's entry {APP_MAIN} is missing from this installation")
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(APP_MAIN), "--server.address",
+                              args.address, "--server.port", str(args.port), "--server.headless", "true",
+                              "--browser.gatherUsageStats", "false"])  # Streamlit takes over the process
+    return 0  # not reached

@@ -1,0 +1,198 @@
+"""Sub-commands ``explain``, ``stages`` and ``faithfulness``: thin wrappers over dldl_core.explain."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dldl_core.cli.main import arguments, command, print_json
+from dldl_core.explain.methods import CAM_METHOD_NAMES
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", default=None,
+                   help="a shipped network (thin, tiny) or a .safetensors file; default: thin")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _explain_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("image", metavar="IMAGE", help="a photo")
+    p.add_argument("--method", default="gradcam", help=f"CAM method: {', '.join(CAM_METHOD_NAMES)}")
+    p.add_argument("--target", default="expected",
+                   help="expected (or older), younger, predicted (the bin of the estimate), bin:K (bin index) or "
+                        "contrast:A,B (ages: why A and not B)")
+    p.add_argument("--out", default=None, help="write the overlays as PNG into this folder")
+    p.add_argument("--no-sliding", action="store_true", help="skip the sliding-window occlusion map (the slow part)")
+    p.add_argument("--max-faces", type=int, default=None, help="explain at most this many faces, largest first")
+    _model_args(p)
+
+
+def _predictor(args: argparse.Namespace):
+    from dldl_core.pipeline.predictor import Predictor
+
+    predictor = Predictor(args.weights, device=args.device)
+    if not predictor.objective.has_distribution:
+        predictor.close()
+        raise ValueError(f"{predictor.weights.path}: the explanations need weights with a distribution head")
+    return predictor
+
+
+@command("explain", "Explain the age estimate of each face in a photo: CAM, occlusion and face regions. "
+                    "Exit 0 on success, 1 when no face is found, 2 on a user error.")
+@arguments(_explain_args)
+def explain_command(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from dldl_core.data.images import load_rgb
+    from dldl_core.explain.cam import method_name
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.explain.targets import parse_target
+
+    method = method_name(args.method)
+    rgb = load_rgb(args.image)
+    out = Path(args.out) if args.out else None
+    with _predictor(args) as predictor:
+        support = predictor.support.cpu()
+        parse_target(args.target, support, float(support[0]))  # a bad target fails before any work
+        explainer = Explainer(predictor)
+        faces = predictor.predict_rgb(rgb, max_faces=args.max_faces)
+        records = []
+        for i, face in enumerate(faces, start=1):
+            result = explainer.explain(face, method, args.target, image=rgb, sliding=not args.no_sliding)
+            files = {}
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                stem = Path(args.image).stem
+                for key, name in (("cam", "gradcam"), ("occlusion", "occlusion"), ("regions", "regions")):
+                    if key in result.overlays_image:
+                        path = out / f"{stem}_face{i}_{method if key == 'cam' else name}.png"
+                        Image.fromarray(result.overlays_image[key]).save(path)
+                        files[name] = str(path)
+            records.append({"box": [round(float(v), 1) for v in face.box], "age": round(face.age, 2),
+                            "explained_age": round(result.age, 2), "method": method, "target": result.target,
+                            "regions": {k: round(v, 3) for k, v in result.regions.items()}, "files": files})
+    if args.json:
+        print_json({"image": args.image, "faces": records})
+    else:
+        for i, r in enumerate(records, start=1):
+            ranked = sorted(r["regions"].items(), key=lambda kv: -abs(kv[1]))
+            print(f"{args.image}: face {i} at {tuple(round(v) for v in r['box'])}: age {r['age']:.1f}; hiding "
+                  + ", ".join(f"{k} {v:+.1f}" for k, v in ranked[:4]) + " years")
+            for name, path in r["files"].items():
+                print(f"  {name}: {path}")
+    if not records:
+        print(f"dldl: no face found in {args.image}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _dataset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="image folder")
+    p.add_argument("--manifest", required=True, help="CSV with file,age[,split]")
+    p.add_argument("--split", default="val", help="only this split ('all' for every row)")
+    p.add_argument("--pipeline", choices=("chip", "full"), default="chip",
+                   help="chip: the images are aligned crops (UTKFace); full: detect and align each photo")
+    p.add_argument("--seed", type=int, default=0, help="seeds the random draw of --limit")
+    p.add_argument("--out", required=True, help="folder for the figure and the tables")
+    _model_args(p)
+
+
+def _stages_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", default="gradcam", help=f"CAM method: {', '.join(CAM_METHOD_NAMES)}")
+    p.add_argument("--target", action="append", default=None,
+                   help="CAM target, repeatable (see dldl explain); default: expected, younger and predicted")
+    p.add_argument("--limit", type=int, default=None, help="at most N faces per stage, drawn at random")
+    _dataset_args(p)
+
+
+@command("stages", "Average CAMs, region occlusion and the paper's strip occlusion per age stage "
+                   "(0-3, 4-12, 13-19, 20-39, 40-59, 60+); writes stages.png, .json, .csv and .md (tables).")
+@arguments(_stages_args)
+def stages_command(args: argparse.Namespace) -> int:
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.explain.stages import DEFAULT_TARGETS, analyse_stages, write_stage_report
+
+    with _predictor(args) as predictor:
+        analysis = analyse_stages(Explainer(predictor), args.data, args.manifest, _split(args.split), args.limit,
+                                  args.method, tuple(args.target or DEFAULT_TARGETS), args.pipeline, args.seed,
+                                  progress=not args.json)
+    files = write_stage_report(analysis, args.out)
+    data = {**analysis.to_json(), "files": files}
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"{data['faces']} faces ({data['skipped']} skipped); {analysis.method}, targets "
+          f"{', '.join(analysis.targets)}; change of MAE when a region is hidden:")
+    for name, s in data["stages"].items():
+        top = sorted(s["regions"].items(), key=lambda kv: -kv[1]["delta_mae"])[:3]
+        print(f"  {name:>6}: n={s['n']:4d}  " + ", ".join(f"{r} {row['delta_mae']:+.2f}" for r, row in top))
+    for name, path in files.items():
+        print(f"  {name}: {path}")
+    return 0
+
+
+def _faithfulness_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default="expected", help="CAM target (see dldl explain; not predicted)")
+    p.add_argument("--methods", default=",".join(CAM_METHOD_NAMES), help="comma-separated CAM methods")
+    p.add_argument("--limit", type=int, default=None, help="at most N faces, drawn at random")
+    p.add_argument("--road-faces", type=int, default=32, help="how many of the faces also get ROAD scores")
+    p.add_argument("--steps", type=int, default=10, help="points per deletion / insertion curve")
+    _dataset_args(p)
+
+
+@command("faithfulness", "Deletion / insertion AUCs (map order vs random order) and ROAD scores per CAM method; "
+                         "writes faithfulness.png, .json and .md (the table).")
+@arguments(_faithfulness_args)
+def faithfulness_command(args: argparse.Namespace) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from dldl_core.explain.cam import method_name
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.explain.faithfulness import (
+        evaluate_faithfulness,
+        faithfulness_figure,
+        faithfulness_report,
+        faithfulness_table,
+    )
+    from dldl_core.explain.samples import load_faces, select_rows, weights_record
+    from dldl_core.explain.targets import parse_target
+
+    methods = [method_name(m) for m in args.methods.split(",") if m.strip()]
+    if not methods:
+        raise ValueError("--methods names no method")
+    with _predictor(args) as predictor:
+        explainer = Explainer(predictor)
+        target = parse_target(args.target, explainer.support)
+        rows = select_rows(args.manifest, args.data, _split(args.split), args.limit, lambda age: "all", args.seed)
+        faces = (f for f in load_faces(predictor, args.data, rows, args.pipeline) if f is not None)
+        inputs = (explainer.input(f.chip) for f in tqdm(faces, total=len(rows), desc="faithfulness",
+                                                          disable=args.json))
+        results = evaluate_faithfulness(explainer.model, inputs, methods, target, steps=args.steps,
+                                        road_faces=args.road_faces, seed=args.seed, fill=explainer.fill)
+        weights = weights_record(predictor.weights)
+    report = faithfulness_report(results)
+    if not report:
+        raise ValueError(f"{args.manifest}: no face could be read")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {name: str(out / f"faithfulness.{ext}") for name, ext in (("figure", "png"), ("json", "json"),
+                                                                      ("markdown", "md"))}
+    faithfulness_figure(report).savefig(files["figure"], dpi=110)
+    data = {"weights": weights, "target": args.target, "split": _split(args.split), "pipeline": args.pipeline,
+            "methods": report, "files": files}
+    Path(files["json"]).write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    Path(files["markdown"]).write_text(faithfulness_table(data))
+    if args.json:
+        print_json(data)
+        return 0
+    print(faithfulness_table(data), end="")
+    for name, path in files.items():
+        print(f"  {name}: {path}")
+    return 0
+
+
+def _split(split: str | None) -> str | None:
+    return None if split in (None, "", "all") else split

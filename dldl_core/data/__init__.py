@@ -1,0 +1,1 @@
+"""Datasets, image loading, augmentation and the synthetic scenes of the benchmarks."""

@@ -1,0 +1,1 @@
+"""Evaluation on labelled data, the wild proxy's summary, export parity."""

@@ -1,0 +1,1 @@
+"""The maths in pure functions: label distributions, accuracy metrics, intervals."""

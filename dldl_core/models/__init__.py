@@ -1,0 +1,1 @@
+"""The networks, their objectives, weights files, sidecars, registry and export."""

@@ -1,0 +1,1 @@
+"""Prediction: face detection and alignment, the network's forward path, predictors."""

@@ -1,0 +1,1 @@
+"""Helpers of the Streamlit app: drawing, plots, tracking, the live loop, teaching, cards."""
