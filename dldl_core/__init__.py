@@ -12,7 +12,7 @@ _WHERE = {"AgeNet": "models.networks", "ModelConfig": "models.networks", "create
           "thin_age_net": "models.networks", "tiny_age_net": "models.networks", "AgeNetWeights": "models.registry",
           "Weights": "models.weights", "load_weights": "models.weights", "Predictor": "pipeline.predictor",
           "FacePrediction": "pipeline.prediction", "ImagePrediction": "pipeline.prediction",
-          "TrainConfig": "training.trainer", "train": "training.trainer", "Explainer": "explain.explainer",
+          "TrainConfig": "training.config", "train": "training.trainer", "Explainer": "explain.explainer",
           "evaluate": "evaluation.evaluate"}
 
 __all__ = sorted(_WHERE)
