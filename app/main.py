@@ -10,8 +10,8 @@ import os
 # server and the video codecs, and spinning threads were measured to slow the live frame loop from 36 to 2 fps.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import streamlit as st  # noqa: E402
-from resources import sidebar  # noqa: E402
+import streamlit as st
+from resources import sidebar
 
 st.set_page_config(page_title="DLDL-v2 age estimation", page_icon=":material/face:", layout="wide")
 pages = [

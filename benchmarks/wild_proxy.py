@@ -22,9 +22,10 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -47,13 +48,13 @@ from dldl_core.data.datasets import (  # noqa: E402
 from dldl_core.data.images import ImageError, load_rgb  # noqa: E402
 from dldl_core.data.wild import CONDITIONS, Condition  # noqa: E402
 from dldl_core.evaluation import error_causes, wild_report  # noqa: E402
-from dldl_core.maths import metrics  # noqa: E402
+from dldl_core.maths.age_groups import AGE_BANDS, age_band, group_names  # noqa: E402
 from dldl_core.models.weights import WeightsError  # noqa: E402
 from dldl_core.pipeline.predictor import Predictor  # noqa: E402
 
 EXAMPLES_PER_CONDITION = 4
 DUPLICATE_OTHER_AGE = "duplicate with another age"
-CAUSE_ORDER = (*error_causes.IMAGE_CAUSES, DUPLICATE_OTHER_AGE, *(f"age {b[0]}" for b in metrics.AGE_BANDS))
+CAUSE_ORDER = (*error_causes.IMAGE_CAUSES, DUPLICATE_OTHER_AGE, *(f"age {name}" for name in group_names(AGE_BANDS)))
 EXAMPLE_TILE = (320, 240)  # (W, H) of one photo on an example sheet
 
 
@@ -232,7 +233,7 @@ def worst_causes(predictors: dict[str, Predictor], data: Path, val: list[Sample]
             eye_line = error_causes.eye_line_degrees(faces[0].keypoints) if faces else None
             causes.append(error_causes.image_causes(chip, eye_line)
                           + ([DUPLICATE_OTHER_AGE] if sample.file in other_age else [])
-                          + [f"age {metrics.age_band(sample.age)}"])
+                          + [f"age {age_band(sample.age)}"])
             batch.append(chip)
             batch_ages.append(sample.age)
             chips_ok.append(sample.file)
@@ -253,13 +254,13 @@ def worst_causes(predictors: dict[str, Predictor], data: Path, val: list[Sample]
 
 
 def markdown_report(result: dict[str, Any]) -> str:
-    lines = [f"Wild proxy: {result['n_faces']} UTKFace val faces (seed {result['seed']}, "
-             f"{result['excluded_duplicates']} val files with a train copy left out), full pipeline with flip-TTA; "
-             "MAE, gross share, mean std and coverage over the faces found.", "",
-             wild_report.markdown_table(result["results"], result["conditions"])]
+    lines = [(f"Wild proxy: {result['n_faces']} UTKFace val faces (seed {result['seed']}, "
+              f"{result['excluded_duplicates']} val files with a train copy left out), full pipeline with flip-TTA; "
+              "MAE, gross share, mean std and coverage over the faces found."), "",
+             wild_report.condition_table(result["results"], result["conditions"])]
     for label, worst in result.get("worst", {}).items():
-        lines += ["", f"Worst {worst['k']} of {worst['n']} val chips (chip pipeline, `{label}`, MAE "
-                  f"{worst['mae_chip']:.2f}) by measured cause:", "",
+        lines += ["", (f"Worst {worst['k']} of {worst['n']} val chips (chip pipeline, `{label}`, MAE "
+                       f"{worst['mae_chip']:.2f}) by measured cause:"), "",
                   error_causes.cause_markdown(worst["causes"], worst["k"], worst["n"])]
     return "\n".join(lines) + "\n"
 

@@ -15,7 +15,7 @@ _WHERE = {"AgeNet": "models.networks", "ModelConfig": "models.networks", "create
           "TrainConfig": "training.config", "train": "training.trainer", "Explainer": "explain.explainer",
           "evaluate": "evaluation.evaluate"}
 
-__all__ = sorted(_WHERE)
+__all__ = sorted(_WHERE)  # noqa: PLE0605 - the names imported on first use
 __version__ = "0.1.0"
 
 

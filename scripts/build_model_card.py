@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import platform
 import textwrap
@@ -20,90 +21,109 @@ from pathlib import Path
 import torch
 
 from dldl_core.data.datasets import UTKFACE_GENDERS, UTKFACE_RACES
-from dldl_core.evaluation.evaluate import evaluate
+from dldl_core.evaluation.evaluate import PIPELINES, evaluate
+from dldl_core.markdown import markdown_table
 from dldl_core.models.networks import ARCH_NAMES
 from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar, shipped_weights, update_sidecar
 from dldl_core.pipeline.predictor import Predictor
 from dldl_core.ui.model_card import card_text_path
 
 GROUP_LABELS = {"gender": UTKFACE_GENDERS, "race": UTKFACE_RACES}
+WHAT_GOES_IN = {  # the accuracy table's description of each pipeline
+    "chip": "the aligned chips as they are",
+    "full": "each chip detected, aligned and confirmed as an uploaded photo",
+    "pasted": ("each chip pasted into a 640x480 random scene, 30-80 % of the width, rotated up to +-20 degrees, "
+               "then full")}
 PRECISION = {"tiny_age_net": "stage 1 in fp32 (a CPU without native bf16), stage 2 under bf16 autocast (a CPU with "
                              "AVX512-BF16)",
              "thin_age_net": "every stage under bf16 autocast (a CPU with AVX512-BF16)"}
-WILD_PROXY_NOTE = ("UTKFace val faces (none with a copy in train) turned into photos under what real photos do to a face, "
-                   "each through the full pipeline (detect, align, confirm, flip-TTA); `benchmarks/wild_proxy.py`")
+WILD_PROXY_NOTE = ("UTKFace val faces (none with a copy in train) turned into photos under what real photos do to a "
+                   "face, each through the full pipeline (detect, align, confirm, flip-TTA); "
+                   "`benchmarks/wild_proxy.py`")
 # What each network's runs showed, beyond the stage-by-stage gains read from its log.
 TRIED = {
     "tiny_age_net": [
-        "Stage 1 alone (an earlier default) scored val MAE 5.521 (chip), 5.553 (full), 5.640 (pasted). Its run was "
-        "interrupted after epoch 8 of a 32-epoch cosine schedule and resumed with a 20-epoch budget; rerunning the "
-        "script from scratch follows the 20-epoch schedule throughout, so its figures may differ by a few tenths.",
-        "Its training loss with the paper's augmentation stayed as high as the val error (underfitting, not "
-        "overfitting), which is why stage 2 lightens the augmentation and averages the weights rather than "
-        "regularising more.",
-        "Fine-tuning stage 1 at 96x96 for 3 epochs (lr 3e-4, cosine) reached val MAE 5.647 (chip, TTA), so the 64x64 "
-        "network ships: it is also the fastest.",
-        "ThinAgeNet, trained the same way at 64x64 with one more stage, is the default (weights/MODEL_CARD.md): more "
-        "accurate for about twice the forward time (fp32, batch 1: 10.9 against 5.6 ms, docs/performance.md); "
-        "TinyAgeNet stays for the highest frame rate on a small CPU.",
+        ("Stage 1 alone (an earlier default) scored val MAE 5.521 (chip), 5.553 (full), 5.640 (pasted). Its run was "
+         "interrupted after epoch 8 of a 32-epoch cosine schedule and resumed with a 20-epoch budget; rerunning the "
+         "script from scratch follows the 20-epoch schedule throughout, so its figures may differ by a few tenths."),
+        ("Its training loss with the paper's augmentation stayed as high as the val error (underfitting, not "
+         "overfitting), which is why stage 2 lightens the augmentation and averages the weights rather than "
+         "regularising more."),
+        ("Fine-tuning stage 1 at 96x96 for 3 epochs (lr 3e-4, cosine) reached val MAE 5.647 (chip, TTA), so the "
+         "64x64 network ships: it is also the fastest."),
+        ("ThinAgeNet, trained the same way at 64x64 with one more stage, is the default (weights/MODEL_CARD.md): "
+         "more accurate for about twice the forward time (fp32, batch 1: 10.9 against 5.6 ms, docs/performance.md); "
+         "TinyAgeNet stays for the highest frame rate on a small CPU."),
     ],
     "thin_age_net": [
-        "From scratch, an exponential moving average of the weights (decay 0.998, about 500 steps) lagged the network "
-        "it averaged: after 14 epochs the EMA scored val MAE 5.546, the raw network 5.205 (stage 1's val MAE in the log "
-        "is the EMA's). From a trained start (stages 2 and 3) the EMA is the better network, so it is kept there.",
-        "TinyAgeNet (0.94 M parameters), trained in two stages the same way, scored 5.266 (its card: "
-        "tiny_age_net.model_card.md); ThinAgeNet costs about twice its forward time (fp32, batch 1: 10.9 against 5.6 ms, "
-        "docs/performance.md).",
-        "The training L1 kept falling in every stage while the val error flattened at the end of each cosine cycle: "
-        "the gap between the two grew from stage to stage, so more cycles at 64x64 give less and less.",
-        "128x128 (a CAM grid of 8x8 instead of 4x4), tried and not shipped: from stage 3's weights, 6 epochs with the "
-        "`wild` augmentation (the paper's recipe with roll +-25 and every real-photo operation at 15-40 %; lr 5e-4, "
-        "EMA; about 60 train img/s on 2 cores with bf16, 5 minutes an epoch when the CPU is free) reached val MAE "
-        "5.660, and a settling epoch with `wild_light` 5.571: the heavy augmentation and the new scale left the "
-        "network underfitted within the CPU time there was. On the wild proxy it was better than the 64x64 networks "
-        "only in its spread (coverage) and under pitch and strong light. Its checkpoints can be resumed "
-        "(`scripts/train_default_weights.sh thin128`); a GPU would make the 128 or 224 px network cheap.",
-        "Stage 4's training L1 is higher than stage 3's because its augmentation is harder (lighting, occluders, blur, "
-        "JPEG on 10-20 % of the faces each), not because the network got worse: its val MAE stayed within 0.04.",
-        "The 40 worst val errors, looked at one by one (`benchmarks/wild_proxy.py --worst 40` groups them by measured "
-        "cause): about a sixth look mislabelled (an adult labelled 1 or 2, a young man labelled 58; two have a "
-        "byte-identical copy under another age), blurred, grayscale and low-contrast photos are 2.6-3.7x "
-        "over-represented, people over 80 7x (their age is underestimated, bias -6.9 years), and broad smiles or "
-        "grimaces with glasses read older (a smiling 29-year-old with glasses at 55), heavy make-up younger.",
+        ("From scratch, an exponential moving average of the weights (decay 0.998, about 500 steps) lagged the "
+         "network it averaged: after 14 epochs the EMA scored val MAE 5.546, the raw network 5.205 (stage 1's val "
+         "MAE in the log is the EMA's). From a trained start (stages 2 and 3) the EMA is the better network, so it "
+         "is kept there."),
+        ("TinyAgeNet (0.94 M parameters), trained in two stages the same way, scored 5.266 (its card: "
+         "tiny_age_net.model_card.md); ThinAgeNet costs about twice its forward time (fp32, batch 1: 10.9 against "
+         "5.6 ms, docs/performance.md)."),
+        ("The training L1 kept falling in every stage while the val error flattened at the end of each cosine "
+         "cycle: the gap between the two grew from stage to stage, so more cycles at 64x64 give less and less."),
+        ("128x128 (a CAM grid of 8x8 instead of 4x4), tried and not shipped: from stage 3's weights, 6 epochs with "
+         "the `wild` augmentation (the paper's recipe with roll +-25 and every real-photo operation at 15-40 %; lr "
+         "5e-4, EMA; about 60 train img/s on 2 cores with bf16, 5 minutes an epoch when the CPU is free) reached "
+         "val MAE 5.660, and a settling epoch with `wild_light` 5.571: the heavy augmentation and the new scale "
+         "left the network underfitted within the CPU time there was. On the wild proxy it was better than the "
+         "64x64 networks only in its spread (coverage) and under pitch and strong light. Its checkpoints can be "
+         "resumed (`scripts/train_default_weights.sh thin128`); a GPU would make the 128 or 224 px network cheap."),
+        ("Stage 4's training L1 is higher than stage 3's because its augmentation is harder (lighting, occluders, "
+         "blur, JPEG on 10-20 % of the faces each), not because the network got worse: its val MAE stayed within "
+         "0.04."),
+        ("The 40 worst val errors, looked at one by one (`benchmarks/wild_proxy.py --worst 40` groups them by "
+         "measured cause): about a sixth look mislabelled (an adult labelled 1 or 2, a young man labelled 58; two "
+         "have a byte-identical copy under another age), blurred, grayscale and low-contrast photos are 2.6-3.7x "
+         "over-represented, people over 80 7x (their age is underestimated, bias -6.9 years), and broad smiles or "
+         "grimaces with glasses read older (a smiling 29-year-old with glasses at 55), heavy make-up younger."),
     ],
 }
 # The stages of each shipped network, as scripts/train_default_weights.sh runs them.
 FINE_TUNE = ("epochs from stage {k}'s weights, {lr} with 1 warm-up epoch, the light augmentation and an exponential "
              "moving average of the weights (decay 0.998), which is the network validated and kept")
-STAGES = {
+TRAINING_STAGES = {
     "tiny_age_net": [
         "20 epochs, lr 1e-3, the paper's augmentation (flip, grayscale, rescale, rotation +-15, shift, colour jitter)",
         "12 " + FINE_TUNE.format(k=1, lr="lr 5e-4")],
     "thin_age_net": [
-        "14 epochs at 64x64, lr 1e-3 with 1 warm-up epoch, the light augmentation (half the paper's rotation, shift, "
-        "rescale, jitter and grayscale rate); the shipped run also kept an EMA of the weights, which lagged (val 5.546) "
-        "and was not used: stage 2 started from the raw last-epoch network (val 5.205), which is what the script's "
-        "stage 1 keeps (no EMA; an average does not change the trajectory it averages)",
+        ("14 epochs at 64x64, lr 1e-3 with 1 warm-up epoch, the light augmentation (half the paper's rotation, "
+         "shift, rescale, jitter and grayscale rate); the shipped run also kept an EMA of the weights, which lagged "
+         "(val 5.546) and was not used: stage 2 started from the raw last-epoch network (val 5.205), which is what "
+         "the script's stage 1 keeps (no EMA; an average does not change the trajectory it averages)"),
         "12 " + FINE_TUNE.format(k=1, lr="lr 5e-4"),
         "14 " + FINE_TUNE.format(k=2, lr="lr 3e-4"),
-        "10 epochs at 64x64 from stage 3's weights, lr 2e-4 with 1 warm-up epoch, batch 128, EMA 0.998 and the "
-        "`wild_light` augmentation (the paper's rotation +-15, lighter jitter and grayscale, and at 10-20 % rates each: "
-        "a perspective warp for turned heads, directional light and gamma, colour casts, pasted occluders, blur, low "
-        "resolution and JPEG; dldl_core/data/augment.py); the last epoch's EMA is kept (`--keep last`): its val MAE on "
-        "chips (4.954) is 0.03 above the best epoch's (4.928, nearly the stage-3 network), and it was chosen on the "
-        "wild proxy below, where it is better under light, blur, JPEG and low resolution"],
+        ("10 epochs at 64x64 from stage 3's weights, lr 2e-4 with 1 warm-up epoch, batch 128, EMA 0.998 and the "
+         "`wild_light` augmentation (the paper's rotation +-15, lighter jitter and grayscale, and at 10-20 % rates "
+         "each: a perspective warp for turned heads, directional light and gamma, colour casts, pasted occluders, "
+         "blur, low resolution and JPEG; dldl_core/data/augment.py); the last epoch's EMA is kept (`--keep last`): "
+         "its val MAE on chips (4.954) is 0.03 above the best epoch's (4.928, nearly the stage-3 network), and it "
+         "was chosen on the wild proxy below, where it is better under light, blur, JPEG and low resolution")],
 }
 
 
 def table(rows: dict[str, dict], label: str, names: dict[int, str] | None = None) -> str:
-    lines = [f"| {label} | n | MAE | bias (years) |", "|---|---:|---:|---:|"]
+    """A group table (per band, gender or race) of an evaluation summary; ``names`` label numeric group keys."""
+    cells = []
     for key, row in rows.items():
         name = names.get(int(key), key) if names and key.isdigit() else key
-        if row["n"]:
-            lines.append(f"| {name} | {row['n']} | {row['mae']:.2f} | {row['bias']:+.2f} |")
-        else:
-            lines.append(f"| {name} | 0 | - | - |")
-    return "\n".join(lines)
+        cells.append([name, row["n"], f"{row['mae']:.2f}", f"{row['bias']:+.2f}"] if row["n"] else [name, 0, "-", "-"])
+    return markdown_table([label, "n", "MAE", "bias (years)"], cells, align="lrrr")
+
+
+def accuracy_table(results: dict[str, dict]) -> str:
+    """The pipelines' summaries as the card's accuracy table."""
+    rows = []
+    for pipeline in PIPELINES:
+        r = results[pipeline]
+        missed = "-" if pipeline == "chip" else f"{r['faces_missed']} ({100 * r['faces_missed'] / r['n']:.2f} %)"
+        rows.append([pipeline, WHAT_GOES_IN[pipeline], r["n"], f"{r['mae']:.3f}", f"{r['cs5']:.3f}",
+                     pct(r["gross_error_share"]), pct(r["coverage90"]), missed])
+    return markdown_table(["pipeline", "what goes in", "n", "MAE", "CS@5", "gross (> 15 y)", "90 % coverage",
+                           "faces missed"], rows, align="llrrrrrr")
 
 
 def stage_gains(log: list[dict]) -> str:
@@ -114,12 +134,12 @@ def stage_gains(log: list[dict]) -> str:
         stages.setdefault(record.get("stage", 1), []).append(record)
     order = sorted(stages)
     lines = []
-    for before, after in zip(order, order[1:]):
+    for before, after in itertools.pairwise(order):
         l1 = {k: stages[k][-1]["l1"] for k in (before, after)}
         best = {k: min(r["val_mae"] for r in stages[k]) for k in (before, after)}
-        lines.append(f"- Stage {after} took the last epoch's training L1 from {l1[before]:.2f} to {l1[after]:.2f} years "
-                     f"and the best val MAE from {best[before]:.3f} to {best[after]:.3f} (`\"stage\": {after}` lines "
-                     f"of the log).")
+        lines.append(f"- Stage {after} took the last epoch's training L1 from {l1[before]:.2f} to {l1[after]:.2f} "
+                     f"years and the best val MAE from {best[before]:.3f} to {best[after]:.3f} "
+                     f"(`\"stage\": {after}` lines of the log).")
     return "\n".join(lines)
 
 
@@ -145,7 +165,7 @@ def wild_section(path: Path) -> str:
     if not path.is_file():
         return ""
     from dldl_core.data.wild import CONDITIONS
-    from dldl_core.evaluation.wild_report import markdown_table
+    from dldl_core.evaluation.wild_report import condition_table
 
     result = json.loads(path.read_text())
     means = []
@@ -160,7 +180,7 @@ def wild_section(path: Path) -> str:
             f"proxy is the project's own yardstick, not a set of real photos. Mean over conditions: "
             + "; ".join(means) + ".")
     return (f"## Real photos: the wild proxy\n\n{textwrap.fill(note, 116)}\n\n"
-            f"{markdown_table(result['results'], {k: c.description for k, c in CONDITIONS.items()})}\n\n")
+            f"{condition_table(result['results'], {k: c.description for k, c in CONDITIONS.items()})}\n\n")
 
 
 def cpu_name() -> str:
@@ -182,7 +202,7 @@ def main() -> None:
     weights, data = Path(args.weights), Path(args.data)
     results, seconds = {}, {}
     with Predictor(weights, device="cpu") as predictor:
-        for pipeline in ("chip", "full", "pasted"):
+        for pipeline in PIPELINES:
             t0 = time.perf_counter()
             ev = evaluate(predictor, data / "images", data / "manifest.csv", args.split, pipeline)
             seconds[pipeline] = time.perf_counter() - t0
@@ -211,19 +231,20 @@ def main() -> None:
                    training={"wall_hours_train_epochs": round(train_hours, 2), "hardware": hardware,
                              "epochs_logged": len(log)})
     sidecar = read_sidecar(weights)
-    chip, full, pasted = results["chip"], results["full"], results["pasted"]
+    chip = results["chip"]
     dup_n, dup_mae = without_duplicates(chip_eval, data)
     wild_section_text = wild_section(weights.with_suffix(".wild_proxy.json"))
     recipe = sidecar.get("recipe", {})
-    arch = sidecar["model"]["arch"]
+    model, size = sidecar["model"], sidecar["preprocess"]["input_size"]
+    arch = model["arch"]
     arch_name = ARCH_NAMES.get(arch, arch)
-    stage_list = STAGES.get(arch, ["see the training log"])
+    stage_list = TRAINING_STAGES.get(arch, ["see the training log"])
     target = ("met" if chip["mae"] <= 5.0 else "not met") + (
         "; the stretch target of 4.6 is met" if chip["mae"] <= 4.6 else "; the stretch target of 4.6 is not")
     tried = [*TRIED.get(arch, []), *filter(None, stage_gains(log).splitlines()),
-             f"The target of MAE <= 5.0 on val is {target}: every stage ran on a 2-core CPU (about 150 train img/s for "
-             f"ThinAgeNet and 470 for TinyAgeNet at 64x64 under bf16 autocast). Longer training, a larger input or a "
-             f"GPU are the next steps."]
+             (f"The target of MAE <= 5.0 on val is {target}: every stage ran on a 2-core CPU (about 150 train img/s "
+              f"for ThinAgeNet and 470 for TinyAgeNet at 64x64 under bf16 autocast). Longer training, a larger "
+              f"input or a GPU are the next steps.")]
     tried_text = "\n".join(textwrap.fill(line.removeprefix("- "), width=116, initial_indent="- ",
                                           subsequent_indent="  ") for line in tried)
     stage_list_text = "\n".join(textwrap.fill(f"{i}. {text};" if i < len(stage_list) else f"{i}. {text}.",
@@ -234,8 +255,8 @@ def main() -> None:
                                                            for o in others) + ".") if others else ""
     card = f"""# Model card: {weights.name}
 
-{arch_name} (DLDL-v2, {sidecar['num_parameters']:,} parameters, {sidecar['preprocess']['input_size']}x{sidecar['preprocess']['input_size']} input,
-{sidecar['model']['num_bins']} age bins {sidecar['model']['min_age']:.0f}..{sidecar['model']['max_age']:.0f}), trained from scratch by this
+{arch_name} (DLDL-v2, {sidecar['num_parameters']:,} parameters, {size}x{size} input,
+{model['num_bins']} age bins {model['min_age']:.0f}..{model['max_age']:.0f}), trained from scratch by this
 project. sha256 `{sidecar['sha256']}`.{also}
 
 ## Licence of the weights
@@ -252,9 +273,9 @@ Progression/Regression by Conditional Adversarial Autoencoder", CVPR 2017.)
 - Objective `dldl_v2`: KL to a Gaussian label distribution (sigma {recipe.get('sigma', 2.0)}) + lambda x L1 of the
   expectation (lambda {recipe.get('lam', 1.0)}); AdamW, cosine schedule, batch {recipe.get('batch_size')}, on a
   2-core CPU: {PRECISION.get(arch, "")}.
-- {arch_name} from scratch, in {len(stage_list)} stages (the last at {sidecar['preprocess']['input_size']}x{sidecar['preprocess']['input_size']}), each keeping its best epoch on val unless it says otherwise
-  (`scripts/train_default_weights.sh {arch.split('_')[0]}` rebuilds these weights; the log of every stage of the shipped run
-  is `{log_path.name}`, stage k's lines marked `"stage": k` from stage 2 on):
+- {arch_name} from scratch, in {len(stage_list)} stages (the last at {size}x{size}), each keeping its best epoch on
+  val unless it says otherwise (`scripts/train_default_weights.sh {arch.split('_')[0]}` rebuilds these weights; the
+  log of every stage of the shipped run is `{log_path.name}`, stage k's lines marked `"stage": k` from stage 2 on):
 {stage_list_text}
   The last stage kept its epoch {recipe.get('best_epoch')} of {recipe.get('epochs')}. Training wall time of the
   epochs: {train_hours:.2f} h on {hardware} (all stages, with other work on the same cores).
@@ -265,11 +286,7 @@ Progression/Regression by Conditional Adversarial Autoencoder", CVPR 2017.)
 
 Measured with `python scripts/build_model_card.py --data ../shared/datasets/utkface` on {hardware}.
 
-| pipeline | what goes in | n | MAE | CS@5 | gross (> 15 y) | 90 % coverage | faces missed |
-|---|---|---:|---:|---:|---:|---:|---:|
-| chip | the aligned chips as they are | {chip['n']} | {chip['mae']:.3f} | {chip['cs5']:.3f} | {pct(chip['gross_error_share'])} | {pct(chip['coverage90'])} | - |
-| full | each chip detected, aligned and confirmed as an uploaded photo | {full['n']} | {full['mae']:.3f} | {full['cs5']:.3f} | {pct(full['gross_error_share'])} | {pct(full['coverage90'])} | {full['faces_missed']} ({100 * full['faces_missed'] / full['n']:.2f} %) |
-| pasted | each chip pasted into a 640x480 random scene, 30-80 % of the width, rotated up to +-20 degrees, then full | {pasted['n']} | {pasted['mae']:.3f} | {pasted['cs5']:.3f} | {pct(pasted['gross_error_share'])} | {pct(pasted['coverage90'])} | {pasted['faces_missed']} ({100 * pasted['faces_missed'] / pasted['n']:.2f} %) |
+{accuracy_table(results)}
 
 Without the {dup_n} val faces that have a byte-identical copy in train (`duplicates.csv`; a network can remember a
 copy): chip MAE {dup_mae:.3f}. 90 % coverage is the share of val faces whose true age lies inside the predicted

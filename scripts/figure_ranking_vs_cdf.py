@@ -14,10 +14,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from dldl_core.maths import labels  # noqa: E402
+from dldl_core.maths import labels
 
 AGE = 30.0
 SIGMAS = (1.0, 2.0, 3.0, 4.0)

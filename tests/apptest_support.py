@@ -1,10 +1,11 @@
 """Shared set-up of the AppTest files: the app's entry, the weights under test, page switching."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+
+from dldl_core.models.registry import weights_from_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "app" / "main.py"
@@ -14,7 +15,7 @@ TIMEOUT = 180  # seconds per script run: the first one loads the network and the
 
 def weights_under_test(random_weights: Path) -> Path:
     """DLDL_WEIGHTS when it names a file, else the shipped weights, else the untrained test weights."""
-    chosen = Path(os.environ.get("DLDL_WEIGHTS") or SHIPPED)
+    chosen = Path(weights_from_environment() or SHIPPED)
     return chosen if chosen.is_file() else random_weights
 
 

@@ -11,7 +11,7 @@ import io
 import struct
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-@lru_cache(maxsize=None)
+@cache
 def grace_hopper() -> np.ndarray:
     """(600, 512, 3) uint8: Grace Hopper, 1984, from matplotlib's sample data."""
     from matplotlib import cbook
@@ -57,7 +57,7 @@ def grace_hopper() -> np.ndarray:
     return _frozen(np.array(Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def astronaut() -> np.ndarray:
     """(512, 512, 3) uint8: Eileen Collins, from scikit-image."""
     from skimage import data
@@ -65,7 +65,7 @@ def astronaut() -> np.ndarray:
     return _frozen(np.array(data.astronaut()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def rocket() -> np.ndarray:
     """(427, 640, 3) uint8: a rocket on its launch pad, no face."""
     from skimage import data
@@ -163,7 +163,7 @@ def face_crops() -> list[np.ndarray]:
     return [grace_hopper()[90:420, 120:450], astronaut()[10:250, 110:350]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def cases() -> dict[str, BadInput]:
     """Every case of the reliability table by key, in the order of the table (built once, about two seconds)."""
     built = {case.key: case for case in bad_inputs()}

@@ -1,4 +1,10 @@
-"""Shared fixtures: real face photos that ship with pip packages, small weights, the shared UTKFace data."""
+"""Shared fixtures: real face photos that ship with pip packages, small weights, the shared UTKFace data.
+
+Test tiers: ``python -m pytest -q`` runs everything (what CI runs); ``python -m pytest -q -m "not slow and not
+browser"`` is the quick tier for development (about a minute on 2 idle cores). ``slow`` marks a test (or a module,
+with ``pytestmark``) that takes seconds: processes, the app, training, long loops; ``browser`` drives Chromium.
+Every test fails after 10 minutes (pytest-timeout, pyproject.toml).
+"""
 from __future__ import annotations
 
 import os
@@ -14,6 +20,19 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_UTKFACE = Path(os.environ.get("DLDL_UTKFACE", ROOT.parent / "shared" / "datasets" / "utkface"))
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """A function giving a TCP port on 127.0.0.1 that nothing listens on (bound to port 0, then released)."""
+    import socket
+
+    def pick() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    return pick
 
 
 @pytest.fixture(scope="session")

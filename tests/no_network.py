@@ -12,7 +12,7 @@ opens sockets by itself is not seen.
 from __future__ import annotations
 
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 
 def forbid_network(attempts: list[str]) -> Callable[[], None]:

@@ -83,8 +83,9 @@ def test_paired_bootstrap_covers_the_true_difference_and_averages_seeds_first():
 
 def _result(ablation, run, mae, seed_outputs):
     true = seed_outputs["true"]
-    return {"key": run.key, "row": run.row, "seed": run.seed, "train_img_per_s": 800.0, "train_s": 400.0, "val_images": 500,
-            **ablation.stats.summary(seed_outputs["pred"], true, seed_outputs["unique"], 5.0), "mae_given": mae}
+    return {"key": run.key, "row": run.row, "seed": run.seed, "train_img_per_s": 800.0, "train_s": 400.0,
+            "val_images": 500, **ablation.stats.summary(seed_outputs["pred"], true, seed_outputs["unique"], 5.0),
+            "mae_given": mae}
 
 
 def test_tables_pair_rows_by_seed_and_the_report_block_is_replaced_in_place(ablation, tmp_path):
@@ -104,7 +105,7 @@ def test_tables_pair_rows_by_seed_and_the_report_block_is_replaced_in_place(abla
     line = next(x for x in diff.splitlines() if x.startswith("| `dldl`"))
     assert "| 0, 1, 2 | +1.0" in line and line.count("[+0.9") + line.count("[+1.0") >= 2  # both intervals > 0
     report = tmp_path / "ablation.md"
-    report.write_text(f"# Title\n\nintro\n\n{ablation.BEGIN}\nold\n{ablation.END}\n\ncommentary\n")
+    report.write_text("# Title\n\nintro\n\n<!-- ablation:begin -->\nold\n<!-- ablation:end -->\n\ncommentary\n")
     args = Namespace(device="cpu", quick=False, epochs=20, kl_only_epochs=10)
     assert ablation.write_report(report, ablation.render(args, results, outputs, None))
     text = report.read_text()
@@ -113,3 +114,9 @@ def test_tables_pair_rows_by_seed_and_the_report_block_is_replaced_in_place(abla
     smoke = ablation.render(Namespace(**{**vars(args), "quick": True}), results, outputs, None)
     assert not ablation.write_report(report, smoke, quick=True)
     assert report.read_text() == text
+    fresh = tmp_path / "new" / "ablation.md"  # no report yet: a titled one holding the smoke run's block
+    assert ablation.write_report(fresh, smoke, quick=True)
+    written = fresh.read_text()
+    assert written.startswith("# Ablation\n\n<!-- ablation:begin smoke -->\n") and "NOT results" in written
+    assert ablation.write_report(fresh, ablation.render(args, results, outputs, None))  # measured replaces a smoke run
+    assert "NOT results" not in fresh.read_text() and "<!-- ablation:begin -->" in fresh.read_text()

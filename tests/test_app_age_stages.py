@@ -14,16 +14,44 @@ def weights(monkeypatch, random_weights):
     monkeypatch.setenv("DLDL_WEIGHTS", str(weights_under_test(random_weights)))
 
 
-def test_shipped_analysis_or_a_note():
+def weights_alone(random_weights, folder):
+    """The untrained weights copied into ``folder``: no stage report beside them."""
+    for suffix in (".safetensors", ".json"):
+        (folder / f"w{suffix}").write_bytes(random_weights.with_suffix(suffix).read_bytes())
+    return folder / "w.safetensors"
+
+
+def test_without_any_analysis_a_note(random_weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("DLDL_WEIGHTS", str(weights_alone(random_weights, tmp_path)))
+    monkeypatch.setattr("dldl_core.ui.model_card.DOCS_FIGURES", tmp_path / "no_figures")
     at = open_page(PAGE)
     no_exception(at)
-    if find_stage_report() is None:
-        assert "No precomputed stage analysis" in at.info[0].value
-    else:
-        assert at.dataframe and at.get("plotly_chart")
+    assert "No precomputed stage analysis" in at.info[0].value
+    assert not at.dataframe and not at.image and not at.get("plotly_chart")
     assert at.button(key="stages_run")
 
 
+def test_the_analysis_in_docs_figures_is_shown(random_weights, tmp_path, monkeypatch):
+    from dldl_core.ui.model_card import DOCS_FIGURES
+
+    report = DOCS_FIGURES / "stages" / "stages.json"
+    if not report.is_file():
+        pytest.skip("needs the source checkout's docs/figures/stages")
+    shipped = json.loads(report.read_text())
+    monkeypatch.setenv("DLDL_WEIGHTS", str(weights_alone(random_weights, tmp_path)))
+    at = open_page(PAGE)
+    no_exception(at)
+    assert find_stage_report(tmp_path / "w.safetensors") == report.parent
+    assert not any("No precomputed" in i.value for i in at.info)
+    assert at.dataframe[0].value["faces"].sum() == shipped["faces"]
+    assert len(at.image) == int((report.parent / "stages.png").is_file())
+    assert at.selectbox(key="stages_shipped_measure").value == "abs_delta_age"
+    assert at.get("plotly_chart")
+    assert "made with other weights" in at.warning[0].value and shipped["weights"]["sha256"][:12] in at.warning[0].value
+    assert at.button(key="stages_run")
+
+
+@pytest.mark.slow
 def test_run_on_a_folder_of_photos(photo_folder):
     folder, manifest = photo_folder
     at = open_page(PAGE)
@@ -56,8 +84,7 @@ def test_shipped_report_beside_the_weights(random_weights, photo_folder, tmp_pat
     from dldl_core.explain.stages import analyse_stages, write_stage_report
     from dldl_core.pipeline.predictor import Predictor
 
-    for suffix in (".safetensors", ".json"):
-        (tmp_path / f"w{suffix}").write_bytes(random_weights.with_suffix(suffix).read_bytes())
+    weights_alone(random_weights, tmp_path)
     folder, manifest = photo_folder
     with Predictor(tmp_path / "w.safetensors", device="cpu") as predictor:
         analysis = analyse_stages(Explainer(predictor), folder, manifest, None, 1, pipeline="full")

@@ -31,6 +31,7 @@ def test_before_an_upload():
     assert "Upload one or more photos" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_a_portrait_gives_an_age_a_chart_and_explanations(grace_hopper_path):
     at = open_page(PAGE)
     at.file_uploader(key="analyze_upload").set_value(("grace.jpg", grace_hopper_path.read_bytes(), "image/jpeg"))
@@ -59,6 +60,7 @@ def test_a_portrait_gives_an_age_a_chart_and_explanations(grace_hopper_path):
     assert "gradcam++ on the photo" in captions and "sliding-window occlusion (change of age)" not in captions
 
 
+@pytest.mark.slow
 def test_several_photos_and_a_snapshot(grace_hopper_path, astronaut_path):
     at = open_page(PAGE)
     at.file_uploader(key="analyze_upload").set_value([

@@ -30,6 +30,7 @@ def test_distributions_losses_and_gradients():
     assert metric(at, "KL(p || p_hat)") > 1.0
 
 
+@pytest.mark.slow
 def test_short_training_on_a_folder(photo_folder):
     folder, manifest = photo_folder
     at = open_page(PAGE)

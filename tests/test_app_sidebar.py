@@ -51,6 +51,7 @@ def test_shipped_weights_lists_files_with_a_sidecar_default_first(tmp_path, rand
 
 
 @pytest.mark.skipif(len(shipped_weights()) < 2, reason="needs two shipped weights files to choose between")
+@pytest.mark.slow
 def test_switching_the_network_reanalyses_an_uploaded_photo(monkeypatch, grace_hopper_path):
     """The Analyze page keeps each photo's analysis for the session; a new network must not reuse the old one."""
     from dldl_core.data.images import load_rgb

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from apptest_support import weights_under_test
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from dldl_core.data.images import load_rgb
@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 BROWSER_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHIPPED = ROOT / "weights" / "thin_age_net.safetensors"
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,20 +34,8 @@ pytestmark = [
 ]
 
 
-def weights_under_test(random_weights: Path) -> Path:
-    """DLDL_WEIGHTS when it names a file, else the shipped weights, else the untrained test weights."""
-    chosen = Path(os.environ.get("DLDL_WEIGHTS") or SHIPPED)
-    return chosen if chosen.is_file() else random_weights
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(random_weights, tmp_path_factory):
+def server(random_weights, tmp_path_factory, free_port):
     """``streamlit run app/main.py`` on a free port; yields its URL."""
     port = free_port()
     env = {**os.environ, "DLDL_WEIGHTS": str(weights_under_test(random_weights))}

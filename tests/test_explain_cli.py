@@ -76,6 +76,29 @@ def test_stages_user_errors(capsys, tmp_path, photo_folder, random_weights):
     assert run(capsys, *base, "--manifest", manifest, "--split", "test")[0] == 2
 
 
+def test_stages_on_a_manifest_without_a_split_column_uses_every_row(capsys, tmp_path, photo_folder, random_weights):
+    folder, manifest = photo_folder
+    rows = [line.split(",") for line in manifest.read_text().splitlines()]
+    assert rows[0] == ["file", "age", "gender", "split"]
+    plain = tmp_path / "file_age.csv"
+    plain.write_text("".join(f"{r[0]},{r[1]}\n" for r in rows))  # the eight photos, no split column
+    code, out, err = run(capsys, "stages", "--data", folder, "--manifest", plain, "--pipeline", "full", "--limit", "2",
+                         "--out", tmp_path / "out", "--weights", random_weights, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["split"] is None and data["faces"] == 4  # two per stage of the eight rows; split 'val' holds two
+    assert data["stages"]["60+"]["n"] == 2 and data["stages"]["20-39"]["n"] == 2
+    assert "has no split column: all its rows are used" in err
+
+
+def test_stages_on_a_split_without_rows_names_the_splits_there_are(capsys, tmp_path, photo_folder, random_weights):
+    folder, manifest = photo_folder
+    code, out, err = run(capsys, "stages", "--data", folder, "--manifest", manifest, "--split", "test",
+                         "--out", tmp_path, "--weights", random_weights)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "no usable rows in split 'test'; its splits are train, val" in err
+
+
 def test_faithfulness_command(capsys, tmp_path, photo_folder, random_weights):
     folder, manifest = photo_folder
     code, out, err = run(capsys, "faithfulness", "--data", folder, "--manifest", manifest, "--split", "all",

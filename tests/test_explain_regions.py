@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from dldl_core.data.images import load_rgb
-from dldl_core.explain.regions import REGION_NAMES, face_frame, face_regions, keypoints_to_chip, template_keypoints
-from dldl_core.pipeline.face import DEFAULT_TEMPLATE, FaceDetector, align_face
+from dldl_core.explain.regions import REGION_NAMES, face_frame, face_regions, keypoints_to_chip
+from dldl_core.models.preprocess import DEFAULT_TEMPLATE, template_points
+from dldl_core.pipeline.face import FaceDetector, align_face
 
 CHIP = 200
 
@@ -73,7 +74,7 @@ def test_regions_follow_the_face_when_the_photo_is_rotated(grace_hopper_path, de
 
 
 def test_rotating_the_keypoints_rotates_the_regions():
-    kp = template_keypoints(None, CHIP)
+    kp = template_points(None, CHIP)
     centre = np.array([CHIP / 2, CHIP / 2])
     turn = cv2.getRotationMatrix2D(tuple(centre), 15, 1.0)  # (2, 3)
     rotated_kp = keypoints_to_chip(kp, turn)
@@ -86,7 +87,7 @@ def test_rotating_the_keypoints_rotates_the_regions():
 
 
 def test_regions_scale_with_the_face():
-    kp = template_keypoints(None, CHIP)
+    kp = template_points(None, CHIP)
     small = face_regions((kp - CHIP / 2) * 0.5 + CHIP / 2, CHIP).area_fractions()
     large = face_regions(kp, CHIP).area_fractions()
     for name in ("right_eye", "nose", "mouth", "chin"):
@@ -102,7 +103,7 @@ def test_keypoints_to_chip_matches_opencv():
 
 
 def test_face_frame_axes():
-    kp = template_keypoints(None, CHIP)
+    kp = template_points(None, CHIP)
     frame = face_frame(kp)
     assert frame.d == pytest.approx(np.linalg.norm(kp[1] - kp[0]))
     assert np.dot(frame.x_axis, frame.y_axis) == pytest.approx(0, abs=1e-12)
@@ -112,7 +113,7 @@ def test_face_frame_axes():
 
 
 def test_resized_masks_keep_the_area():
-    regions = face_regions(template_keypoints(None, CHIP), CHIP)
+    regions = face_regions(template_points(None, CHIP), CHIP)
     small = regions.resized(64)
     assert small.shape == (len(REGION_NAMES), 64, 64)
     np.testing.assert_allclose(small.mean(axis=(1, 2)), regions.masks().mean(axis=(1, 2)), atol=0.01)

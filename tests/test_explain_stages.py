@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from dldl_core.explain import stages
-from dldl_core.explain.regions import face_regions, template_keypoints
+from dldl_core.explain.regions import face_regions
 from dldl_core.explain.samples import select_rows
-from dldl_core.explain.stages import STAGES, age_stage, analyse_stages, cam_mass, write_stage_report
+from dldl_core.explain.stages import analyse_stages, cam_mass, write_stage_report
+from dldl_core.maths.age_groups import AGE_STAGES, age_stage
+from dldl_core.models.preprocess import template_points
 
 
 @pytest.fixture(scope="module")
@@ -20,19 +23,6 @@ def explainer(random_weights):
 
     with Predictor(random_weights, device="cpu") as predictor:
         yield Explainer(predictor)
-
-
-@pytest.mark.parametrize("age, stage", [(0, "0-3"), (3.9, "0-3"), (4, "4-12"), (12, "4-12"), (13, "13-19"),
-                                        (19, "13-19"), (20, "20-39"), (39.5, "20-39"), (40, "40-59"),
-                                        (59, "40-59"), (60, "60+"), (116, "60+")])
-def test_age_stage_boundaries(age, stage):
-    assert age_stage(age) == stage
-
-
-def test_stages_cover_the_paper_groups():
-    assert [s[0] for s in STAGES] == ["0-3", "4-12", "13-19", "20-39", "40-59", "60+"]
-    with pytest.raises(ValueError):
-        age_stage(-1)
 
 
 def test_select_rows_limits_each_stage(photo_folder):
@@ -63,7 +53,7 @@ def test_standard_error():
 
 
 def test_cam_mass_shares():
-    regions = face_regions(template_keypoints(None, 100), 100)
+    regions = face_regions(template_points(None, 100), 100)
     shares = cam_mass(np.ones((100, 100)), regions)
     assert sum(shares.values()) == pytest.approx((regions.labels >= 0).mean())
     assert shares == pytest.approx(regions.area_fractions())
@@ -99,16 +89,16 @@ def test_stage_analysis_on_a_small_manifest(explainer, photo_folder, tmp_path, p
 
     files = write_stage_report(analysis, tmp_path / "out")
     assert Image.open(files["figure"]).size[0] > 400
-    written = json.loads(open(files["json"]).read())
+    written = json.loads(Path(files["json"]).read_text())
     assert written["stages"]["60+"]["n"] == 2
     assert written["weights"]["file"] == "random_tiny.safetensors" and written["weights"]["input_size"] == 64
     assert "/" not in json.dumps(written["weights"])  # the weights are named, not located on this machine
-    tables = open(files["markdown"]).read()
+    tables = Path(files["markdown"]).read_text()
     assert "random_tiny.safetensors" in tables and "| mouth |" in tables and "| 1 forehead |" in tables
-    rows = open(files["csv"]).read().splitlines()
+    rows = Path(files["csv"]).read_text().splitlines()
     assert rows[0].split(",") == ["stage", "n", "region", "delta_age", "abs_delta_age", "delta_mae", "area",
                                   "cam_mass_expected", "cam_mass_younger", "cam_mass_predicted"]
-    assert len(rows) == 1 + len(STAGES) * 10
+    assert len(rows) == 1 + len(AGE_STAGES) * 10
 
 
 def test_mean_face_needs_enough_faces(explainer, photo_folder, monkeypatch):

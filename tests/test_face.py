@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from dldl_core.data.images import load_rgb
-from dldl_core.pipeline.face import DEFAULT_TEMPLATE, FaceDetector, align_face, chip_to_image, similarity_transform
+from dldl_core.models.preprocess import DEFAULT_TEMPLATE
+from dldl_core.pipeline.face import (
+    FaceDetector,
+    align_face,
+    chip_footprint,
+    chip_to_image,
+    similarity_transform,
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +26,37 @@ def test_similarity_transform_recovers_a_known_transform():
     dst = src @ (scale * rot).T + shift
     m = similarity_transform(src, dst)
     assert np.allclose(m[:, :2], scale * rot) and np.allclose(m[:, 2], shift)
+
+
+def test_the_footprint_of_an_identity_alignment_is_the_chips_square():
+    where = chip_footprint(np.array([[1.0, 0, 0], [0, 1.0, 0]]), 200, (300, 400, 3))
+    assert np.allclose(where.corners, [[0, 0], [200, 0], [200, 200], [0, 200]])
+    assert where.box == (0, 0, 201, 201) and where.shape == (201, 201)  # the square and a pixel of bilinear reach
+    assert np.allclose(where.matrix, [[1, 0, 0], [0, 1, 0]])
+    assert where.coverage()[:200, :200].min() == 1 and where.coverage()[200].max() == 0
+    photo = np.zeros((300, 400), np.float32)
+    assert (where.paste(photo, np.ones(where.shape, np.float32)) > 0).sum() == 201 * 201 and photo.max() == 0
+
+
+@pytest.mark.parametrize("angle, scale, shift",
+                         [(0, 2.0, (-100, -100)), (25, 0.5, (30, -20)), (-40, 1.3, (-250, -300))])
+def test_the_footprint_box_holds_everything_the_chip_warps_onto(angle, scale, shift):
+    import cv2
+
+    matrix = cv2.getRotationMatrix2D((0, 0), angle, scale)
+    matrix[:, 2] += shift  # photo -> chip; parts of the chip may fall outside the photo
+    where = chip_footprint(matrix, 200, (480, 640))
+    whole = chip_to_image(np.ones((200, 200), np.float32), matrix, (480, 640))
+    x0, y0, x1, y1 = where.box
+    assert whole.sum() > 0 and np.isclose(whole[y0:y1, x0:x1].sum(), whole.sum())  # nothing outside the box
+    assert np.allclose(where.coverage(), whole[y0:y1, x0:x1], atol=1e-4)
+    corners = np.array([[0, 0], [200, 0], [200, 200], [0, 200]], np.float64)
+    assert np.allclose(where.corners @ matrix[:, :2].T + matrix[:, 2], corners)  # the corners map onto the chip's
+
+
+def test_a_chip_off_the_photo_has_a_one_pixel_footprint_it_does_not_touch():
+    where = chip_footprint(np.array([[1.0, 0, 500], [0, 1.0, 500]]), 200, (100, 100))
+    assert where.box == (0, 0, 1, 1) and where.coverage().max() == 0
 
 
 @pytest.mark.parametrize("photo", ["grace_hopper_path", "astronaut_path"])
@@ -74,6 +112,7 @@ def test_closed_detector_refuses_work():
         d.detect(np.zeros((64, 64, 3), np.uint8))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_an_unclosed_detector_dropped_in_a_cycle_is_closed_without_hanging():
     """MediaPipe's own __del__, run by the garbage collector, waited forever on its stopped thread pool (the second

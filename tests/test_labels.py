@@ -26,6 +26,12 @@ def test_per_sample_sigma():
     assert sd[1].item() == pytest.approx(5.0, rel=0.02)
 
 
+def test_the_standard_deviation_is_the_root_of_the_variance():
+    p = labels.gaussian_label_distribution(torch.tensor([20.0, 60.0]), SUPPORT, torch.tensor([2.0, 7.0]))
+    assert torch.allclose(labels.standard_deviation(p, SUPPORT) ** 2, labels.variance(p, SUPPORT), rtol=1e-5)
+    assert labels.variance(p, SUPPORT)[1].item() == pytest.approx(49.0, rel=0.03)
+
+
 def test_one_hot_expectation_and_zero_std():
     p = torch.zeros(1, 101)
     p[0, 37] = 1

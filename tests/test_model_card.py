@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dldl_core.models.weights import WeightsError, update_sidecar
-from dldl_core.ui.model_card import find_stage_report, load_model_card, metric_label, stage_tables
+from dldl_core.ui.model_card import find_stage_report, load_model_card, metric_label, stage_report_tables
 
 
 @pytest.fixture
@@ -84,11 +84,11 @@ def test_stage_report_beside_the_weights(weights_copy):
     assert find_stage_report(weights_copy) == folder
 
 
-def test_stage_tables():
+def test_stage_report_tables():
     report = {"stages": {"0-3": {"n": 0, "regions": {}},
                          "60+": {"n": 2, "true_age_mean": 70.0, "mae_no_flip": 5.123,
                                  "regions": {"nose": {"delta_age": -1.0, "cam_mass": 0.2}}}}}
-    rows, measures = stage_tables(report)
+    rows, measures = stage_report_tables(report)
     assert rows[1] == {"stage": "60+", "faces": 2, "mean true age": 70.0, "MAE (no flip)": 5.12}
     assert measures == {"delta_age": {"nose": {"60+": -1.0}}, "cam_mass": {"nose": {"60+": 0.2}}}
 

@@ -22,8 +22,12 @@ def test_the_numpy_read_outs_are_the_torch_ones(seed):
     support = np.arange(117, dtype=np.float32)
     tp, ts = torch.from_numpy(p), torch.from_numpy(support)
     np.testing.assert_allclose(numpy_labels.expectation(p, support), labels.expectation(tp, ts).numpy(), atol=1e-4)
+    np.testing.assert_allclose(numpy_labels.variance(p, support), labels.variance(tp, ts).numpy(), rtol=1e-4,
+                               atol=1e-2)
     np.testing.assert_allclose(numpy_labels.standard_deviation(p, support),
                                labels.standard_deviation(tp, ts).numpy(), atol=1e-3)
+    np.testing.assert_allclose(numpy_labels.standard_deviation(p, support),
+                               np.sqrt(np.clip(numpy_labels.variance(p, support), 0, None)))
     for q in (0.0, 0.05, 0.5, 0.95, 1.0):
         np.testing.assert_allclose(numpy_labels.quantile(p, support, q), labels.quantile(tp, ts, q).numpy(), atol=1e-4)
     np.testing.assert_allclose(numpy_labels.interval(p, support, 0.9), labels.interval(tp, ts, 0.9).numpy(),

@@ -1,6 +1,7 @@
-"""The pins in code (dldl_core/models/pinned_weights.py) agree with the shipped files. When this fails after the networks
-in weights/ were replaced on purpose, run ``python scripts/pin_weights.py``: it exports their ONNX graphs, checks them
-against torch on real faces and rewrites the pins."""
+"""The pins in code (dldl_core/models/pinned_weights.py) agree with the shipped files.
+
+When this fails after the networks in weights/ were replaced on purpose, run ``python scripts/pin_weights.py``: it
+exports their ONNX graphs, checks them against torch on real faces and rewrites the pins."""
 from __future__ import annotations
 
 import json

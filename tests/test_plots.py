@@ -1,7 +1,6 @@
 """Plotly figures take plain data and build without a model."""
 import numpy as np
 import plotly.graph_objects as go
-import pytest
 
 from dldl_core.pipeline.predictor import FacePrediction
 from dldl_core.ui import plots
@@ -26,30 +25,121 @@ def test_distribution_figure_has_expectation_band_interval_and_tta():
     rects = [s for s in shapes if s.type == "rect"]
     lines = [s for s in shapes if s.type == "line"]
     assert {(r.x0, r.x1) for r in rects} == {(32.0, 48.0), (35.0, 45.0)}
-    assert {l.x0 for l in lines} == {40.0, 30}
+    assert {line.x0 for line in lines} == {40.0, 30}
 
 
 def test_distribution_figure_without_tta():
-    names = [t.name for t in plots.distribution_figure(prediction(mirrored=False)).data]
-    assert not any("mirrored" in n for n in names)
+    face = prediction(mirrored=False)
+    fig = plots.distribution_figure(face)
+    names = [t.name for t in fig.data]
+    assert not any("mirrored" in n or "original" in n for n in names)
+    (bar,) = [t for t in fig.data if t.type == "bar"]
+    np.testing.assert_array_equal(bar.x, SUPPORT)
+    np.testing.assert_allclose(bar.y, face.distribution)
+    assert axis_titles(fig) == ("Predicted age distribution", "age (years)", "probability")
 
 
-@pytest.mark.parametrize("make", [
-    lambda: plots.label_distribution_figure(SUPPORT, np.ones(117) / 117, 30, 2),
-    lambda: plots.ranking_figure(SUPPORT, np.ones(116), np.ones(116)),
-    lambda: plots.prediction_vs_target_figure(SUPPORT, np.ones(117), np.ones(117), 30, 31.5),
-    lambda: plots.gradient_figure(SUPPORT, {"KL": np.zeros(117), "L1": np.ones(117)}, "g"),
-    lambda: plots.training_figure([{"objective": "dldl", "step": 5, "val_mae": 9.0},
-                                   {"objective": "dldl_v2", "step": 5, "val_mae": 8.0}]),
-    lambda: plots.band_figure({"0-12": {"n": 3, "mae": 2.0, "bias": 1.0}, "13-19": {"n": 0, "mae": float("nan"),
-                                                                                    "bias": float("nan")}}),
-    lambda: plots.scatter_figure(np.array([10.0, 20.0]), np.array([12.0, 18.0])),
-    lambda: plots.region_figure({"forehead": 1.5, "nose": -0.5}),
-    lambda: plots.history_figure([{"val_mae": 9.0, "total": 3.0}, {"val_mae": 8.0, "total": 2.5}]),
-])
-def test_figures_build_and_serialise(make):
-    fig = make()
-    assert isinstance(fig, go.Figure) and fig.data
+def axis_titles(fig: go.Figure) -> tuple[str, str, str]:
+    return fig.layout.title.text, fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
+
+
+def vlines(fig: go.Figure) -> list[float]:
+    return [s.x0 for s in fig.layout.shapes if s.type == "line" and s.x0 == s.x1]
+
+
+def test_label_distribution_figure_draws_the_distribution_at_its_age():
+    p = np.exp(-((SUPPORT - 30) ** 2) / (2 * 2.0**2))
+    p /= p.sum()
+    fig = plots.label_distribution_figure(SUPPORT, p, 30, 2)
+    (bar,) = fig.data
+    np.testing.assert_array_equal(bar.x, SUPPORT)
+    np.testing.assert_allclose(bar.y, p)
+    assert axis_titles(fig) == ("Gaussian label distribution (y = 30, sigma = 2)", "age l_k", "p_k")
+    assert vlines(fig) == [30] and fig.layout.annotations[0].text == "y = 30"
+
+
+def test_ranking_figure_has_one_point_per_threshold():
+    steps = (SUPPORT[:-1] < 30).astype(float)  # [y > l_k] for y = 30: 1 up to l_k = 29, then 0
+    one_minus_cdf = 1 - np.cumsum(np.full(117, 1 / 117))[:-1]
+    fig = plots.ranking_figure(SUPPORT, steps, one_minus_cdf)
+    assert [len(t.x) for t in fig.data] == [116, 116]  # 117 bins, 116 thresholds between them
+    np.testing.assert_array_equal(fig.data[0].x, SUPPORT[:-1])
+    assert fig.data[0].y.sum() == 30 and fig.data[0].line.shape == "hv"  # drawn as a step
+    np.testing.assert_allclose(fig.data[1].y, one_minus_cdf)
+    assert axis_titles(fig) == ("Ranking encoding = 1 - CDF", "age l_k", "P(age > l_k)")
+
+
+def test_prediction_vs_target_figure_marks_the_age_and_the_expectation():
+    target, prediction = np.full(117, 1 / 117), np.linspace(0, 1, 117)
+    fig = plots.prediction_vs_target_figure(SUPPORT, target, prediction, 30, 31.5)
+    assert [t.name for t in fig.data] == ["label distribution p", "predicted distribution p_hat"]
+    np.testing.assert_allclose(fig.data[0].y, target)
+    np.testing.assert_allclose(fig.data[1].y, prediction)
+    assert vlines(fig) == [30, 31.5]
+    assert [a.text for a in fig.layout.annotations] == ["y = 30", "E[p_hat] = 31.5"]
+    assert axis_titles(fig) == ("Target and prediction", "age l_k", "probability")
+
+
+def test_gradient_figure_draws_one_curve_per_term_in_order():
+    gradients = {"KL": SUPPORT / 116 - 0.5, "L1": np.sign(SUPPORT - 30)}
+    fig = plots.gradient_figure(SUPPORT, gradients, "g")
+    assert [t.name for t in fig.data] == ["KL", "L1"]
+    for trace, grad in zip(fig.data, gradients.values()):
+        np.testing.assert_array_equal(trace.x, SUPPORT)
+        np.testing.assert_allclose(trace.y, grad)
+    assert fig.data[0].line.dash != fig.data[1].line.dash or fig.data[0].line.color != fig.data[1].line.color
+    assert [s.y0 for s in fig.layout.shapes] == [0]  # the zero line
+    assert axis_titles(fig) == ("g", "age l_k", "gradient")
+
+
+def test_band_figure_groups_mae_and_bias_per_band_with_the_counts():
+    fig = plots.band_figure({"0-12": {"n": 3, "mae": 2.0, "bias": 1.0}, "13-19": {"n": 0, "mae": None, "bias": None}})
+    mae, bias = fig.data
+    assert list(mae.x) == list(bias.x) == ["0-12", "13-19"]
+    assert list(mae.y) == [2.0, None] and list(bias.y) == [1.0, None]  # an empty band has no bar
+    assert list(mae.customdata) == [3, 0] and fig.layout.barmode == "group"
+    assert axis_titles(fig) == ("Error per age band", "true age band", "years")
+
+
+def test_scatter_figure_puts_true_on_x_and_a_square_identity_line():
+    pred, true = np.array([10.0, 25.0]), np.array([12.0, 18.0])
+    fig = plots.scatter_figure(pred, true)
+    faces, identity = fig.data
+    assert list(faces.x) == [12.0, 18.0] and list(faces.y) == [10.0, 25.0] and faces.name == "2 faces"
+    assert list(identity.x) == list(identity.y) == [0, 27.0]  # up to the largest age + 2
+    assert fig.layout.xaxis.range == fig.layout.yaxis.range == (0, 27.0)
+    assert axis_titles(fig) == ("Predicted vs true age", "true age", "predicted age")
+
+
+def test_history_figure_puts_the_loss_on_its_own_axis():
+    fig = plots.history_figure([{"val_mae": 9.0, "total": 3.0}, {"val_mae": 8.0, "total": 2.5}])
+    val, loss = fig.data
+    assert list(val.x) == list(loss.x) == [1, 2]  # epochs count from 1
+    assert list(val.y) == [9.0, 8.0] and list(loss.y) == [3.0, 2.5]
+    assert (val.yaxis or "y") == "y" and loss.yaxis == "y2" and fig.layout.yaxis2.title.text == "loss"
+    assert axis_titles(fig) == ("Training history", "epoch", "val MAE (years)")
+    only_mae = plots.history_figure([{"val_mae": 9.0}])
+    assert [t.name for t in only_mae.data] == ["val MAE"]
+
+
+def test_stage_region_figure_is_regions_by_stages_with_a_titled_colour_bar():
+    from plotly.colors import get_colorscale
+
+    def colours(heat: go.Heatmap) -> list[str]:
+        return [colour for _, colour in heat.colorscale]
+
+    def colours_of(name: str) -> list[str]:
+        return [colour for _, colour in get_colorscale(name)]
+
+    table = {"nose": {"0-3": 1.0, "60+": -0.5}, "eyes": {"0-3": 0.2}}
+    (heat,) = plots.stage_region_figure(table, "delta_age").data
+    assert heat.x == ("0-3", "60+") and heat.y == ("nose", "eyes")
+    assert [list(row) for row in heat.z] == [[1.0, -0.5], [0.2, None]]  # a stage a region lacks stays empty
+    assert heat.colorbar.title.text == "delta age"
+    assert heat.zmid == 0 and colours(heat) == colours_of("RdBu_r")  # signed values: a diverging scale about 0
+    fig = plots.stage_region_figure({"nose": {"0-3": 0.3}}, "cam_mass")
+    assert fig.data[0].zmid is None and colours(fig.data[0]) == colours_of("Viridis")
+    assert axis_titles(fig) == ("cam mass per region and age stage", "age stage", "region")
     assert fig.to_json()
 
 
@@ -58,9 +148,13 @@ def test_training_figure_has_one_curve_per_objective():
     history.append({"objective": "dldl", "step": 3, "kl": 1.0})  # no val_mae: not drawn
     fig = plots.training_figure(history)
     assert [t.name for t in fig.data] == ["dldl", "dldl_v2"]
-    assert list(fig.data[0].x) == [1, 2]
+    assert list(fig.data[0].x) == [1, 2] and list(fig.data[0].y) == [9.0, 8.0]
+    assert axis_titles(fig) == ("Validation MAE while training", "step", "val mae")
 
 
 def test_region_figure_orders_by_magnitude():
     fig = plots.region_figure({"a": 0.1, "b": -3.0, "c": 1.0})
     assert list(fig.data[0].y) == ["a", "c", "b"]  # plotly draws the last bar on top
+    assert list(fig.data[0].x) == [0.1, 1.0, -3.0] and fig.data[0].orientation == "h"
+    assert list(fig.data[0].marker.color) == [plots.RED, plots.RED, plots.BLUE]  # older without it: red
+    assert fig.layout.xaxis.title.text == "delta age (years)"

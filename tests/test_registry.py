@@ -10,7 +10,13 @@ import torch
 
 from dldl_core import assets
 from dldl_core.cli.main import main
-from dldl_core.models.registry import AgeNetWeights, lookup, resolve, verified_detector_model
+from dldl_core.models.registry import (
+    AgeNetWeights,
+    lookup,
+    resolve,
+    verified_detector_model,
+    weights_from_environment,
+)
 from dldl_core.models.sidecar import WeightsError, sha256_of, sidecar_path
 from dldl_core.models.weights import DEFAULT_WEIGHTS, Weights, load_weights
 
@@ -40,6 +46,16 @@ def test_default_is_dldl_weights_then_thin(monkeypatch, tmp_path):
     monkeypatch.setenv("DLDL_WEIGHTS", str(own))
     assert resolve(None) == (own, None)
     assert resolve(str(AgeNetWeights.TINY.path))[1] is AgeNetWeights.TINY  # the shipped file by its path
+
+
+@pytest.mark.parametrize("value, chosen", [(None, None), ("", None), ("  ", None), ("tiny", "tiny"),
+                                           (" own.safetensors ", "own.safetensors")])
+def test_the_environment_names_the_default_weights_in_one_place(monkeypatch, value, chosen):
+    if value is None:
+        monkeypatch.delenv("DLDL_WEIGHTS", raising=False)
+    else:
+        monkeypatch.setenv("DLDL_WEIGHTS", value)
+    assert weights_from_environment() == chosen
 
 
 def test_builders_and_loader_take_entries_and_names():
@@ -78,6 +94,12 @@ def tamper_with_sidecar_too(path):
     side = json.loads(sidecar_path(path).read_text())
     side["sha256"] = sha256_of(path)
     sidecar_path(path).write_text(json.dumps(side))
+
+
+def test_the_shipped_files_folder_is_the_assets_one_when_it_is_read(shipped_copy):
+    from dldl_core.models.weights import shipped_weights
+
+    assert shipped_weights() == [shipped_copy.path]  # the folder the fixture put in place, not the one at import
 
 
 def test_a_shipped_file_altered_with_its_sidecar_is_refused(shipped_copy, capsys, grace_hopper_path):

@@ -193,7 +193,8 @@ def test_command_line_process_refuses_the_bomb_in_bounded_memory(cli_every_case,
     """The 20000x20000 PNG (1.2 GB decoded) costs the process no more memory than ordinary photos do."""
     bomb = cases()["bomb"]
     run = run_measured([sys.executable, "-m", "dldl_core", "predict", str(folder / bomb.name), "--weights",
-                        str(weights), "--device", "cpu"], timeout=CLI_SECONDS, env=dict(os.environ, OMP_NUM_THREADS="1"))
+                        str(weights), "--device", "cpu"], timeout=CLI_SECONDS,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert run.code == 2 and run.stdout == ""
     assert run.stderr.startswith("dldl: error: ") and run.stderr.count("\n") == 1 and bomb.message in run.stderr
     assert run.seconds < CLI_SECONDS
@@ -276,7 +277,7 @@ def test_every_torch_load_is_weights_only_and_nothing_imports_pickle():
     loads, problems = [], []
     for path in _python_files():
         tree = ast.parse(path.read_text(), str(path))
-        where = lambda node: f"{path.relative_to(ROOT)}:{node.lineno}"  # noqa: E731
+        where = lambda node, path=path: f"{path.relative_to(ROOT)}:{node.lineno}"  # noqa: E731
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load" \
                     and isinstance(node.func.value, ast.Name):
@@ -380,7 +381,7 @@ def test_two_sessions_at_once_get_their_own_results(grace_hopper_path, astronaut
         results: dict[str, dict] = {}
         failures: list[BaseException] = []
 
-        def run(name: str, data: bytes) -> None:
+        def run(name: str, data: bytes, barrier=barrier, results=results, failures=failures) -> None:
             try:
                 barrier.wait()
                 results[name] = _session(predictor, explainer, name, data)

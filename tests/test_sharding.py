@@ -12,7 +12,7 @@ from dldl_core.pipeline.sharding import in_shard, parse_shard, shard_of
 def test_shards_partition_the_paths_and_do_not_depend_on_the_others():
     paths = [f"photos/{i:05d}.jpg" for i in range(2000)]
     shards = [list(in_shard(paths, i, 4)) for i in range(4)]
-    assert sorted(sum(shards, [])) == paths and all(350 < len(s) < 650 for s in shards)
+    assert sorted(p for shard in shards for p in shard) == paths and all(350 < len(s) < 650 for s in shards)
     more = paths + [f"photos/new_{i}.jpg" for i in range(100)]
     assert [p for p in in_shard(more, 2, 4) if p in set(paths)] == shards[2]  # adding files moves none
     assert shard_of("a.jpg", 1) == 0
@@ -36,4 +36,4 @@ def test_copies_of_the_command_split_a_folder(tmp_path, photo_folder, capsys):
         done.append([json.loads(line)["path"] for line in out.read_text().splitlines()])
     capsys.readouterr()
     everything = sorted(str(p) for p in folder.glob("*.png"))
-    assert sorted(sum(done, [])) == everything
+    assert sorted(p for shard in done for p in shard) == everything

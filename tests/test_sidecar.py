@@ -62,4 +62,5 @@ def test_unknown_keys_are_refused_when_writing_too(saved, tmp_path):
 def test_the_prediction_hash_ignores_metrics_but_not_preprocessing(saved):
     side = read_sidecar(saved)
     assert prediction_sha256(side) == prediction_sha256(side | {"metrics": {"val_mae": 1.0}})
-    assert prediction_sha256(side) != prediction_sha256(side | {"preprocess": {**side["preprocess"], "input_size": 128}})
+    resized = side | {"preprocess": {**side["preprocess"], "input_size": 128}}
+    assert prediction_sha256(side) != prediction_sha256(resized)

@@ -51,9 +51,9 @@ def test_probability_gradients():
         teaching.loss_terms(p_hat, 30, 2.0, SUPPORT, wrt="weights")
 
 
-def test_load_faces_and_a_short_comparison(photo_folder):
+def test_load_face_set_and_a_short_comparison(photo_folder):
     folder, manifest = photo_folder
-    faces = teaching.load_faces(folder, manifest, limit=8, input_size=32)
+    faces = teaching.load_face_set(folder, manifest, limit=8, input_size=32)
     assert faces.images.shape == (8, 3, 32, 32) and faces.images.dtype == torch.uint8
     assert 0 < int(faces.val.sum()) < 8  # the manifest's own val split
     config = teaching.MiniTrainConfig(steps=4, batch_size=4, eval_every=2)
@@ -87,14 +87,14 @@ def test_training_input_checks():
         next(teaching.compare_objectives(faces))
 
 
-def test_load_faces_without_a_split_holds_out_a_fraction(photo_folder, tmp_path):
+def test_load_face_set_without_a_split_holds_out_a_fraction(photo_folder, tmp_path):
     folder, manifest = photo_folder
     rows = manifest.read_text().splitlines()
     plain = tmp_path / "plain.csv"
     plain.write_text("\n".join(",".join(r.split(",")[:2]) for r in rows) + "\n")  # file,age only
-    faces = teaching.load_faces(folder, plain, limit=8, input_size=32, val_fraction=0.25)
+    faces = teaching.load_face_set(folder, plain, limit=8, input_size=32, val_fraction=0.25)
     assert len(faces) == 8 and int(faces.val.sum()) == 2
     with pytest.raises(ValueError, match="no usable rows"):
         empty = tmp_path / "empty.csv"
         empty.write_text("file,age\n")
-        teaching.load_faces(folder, empty)
+        teaching.load_face_set(folder, empty)

@@ -32,6 +32,26 @@ def test_update_weight_is_frame_rate_independent():
     assert (1 - w) ** 2 == pytest.approx(1 - w2)
 
 
+def test_distribution_stats_normalise_then_read_out_as_numpy_labels():
+    from dldl_core.maths import numpy_labels
+
+    p = np.exp(-((SUPPORT - 42.0) ** 2) / (2 * 4.0**2))  # not normalised
+    mean, std = distribution_stats(3 * p, SUPPORT)
+    q = (p / p.sum())[None]
+    assert mean == pytest.approx(numpy_labels.expectation(q, SUPPORT)[0]) == pytest.approx(42.0, abs=1e-6)
+    assert std == pytest.approx(numpy_labels.standard_deviation(q, SUPPORT)[0]) == pytest.approx(4.0, rel=1e-3)
+
+
+def test_the_tracker_and_the_plots_import_no_torch_and_no_detector():
+    import subprocess
+    import sys
+
+    code = ("import sys, dldl_core.ui.tracking, dldl_core.ui.plots; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'torchvision', 'mediapipe'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_same_face_keeps_its_track_and_is_smoothed():
     tracker = FaceTracker(half_life=1.0)
     first = tracker.update([face((100, 100, 200, 200), 30)], now=0.0)[0]

@@ -25,6 +25,7 @@ def test_one_epoch_on_real_faces_writes_loadable_weights_and_resumes(tmp_path, p
     assert [r["epoch"] for r in log] == [1, 2]
 
 
+@pytest.mark.slow
 def test_one_epoch_on_a_few_hundred_shared_images(tmp_path, utkface):
     out = tmp_path / "u.safetensors"
     train(TrainConfig(data=str(utkface / "images"), manifest=str(utkface / "manifest.csv"), out=str(out),
@@ -34,10 +35,11 @@ def test_one_epoch_on_a_few_hundred_shared_images(tmp_path, utkface):
     assert 0 < record["val_mae"] < 60
 
 
-def test_two_process_ddp_on_gloo(tmp_path, photo_folder):
+@pytest.mark.slow
+def test_two_process_ddp_on_gloo(tmp_path, photo_folder, free_port):
     folder, manifest = photo_folder
     out = tmp_path / "ddp.safetensors"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
            "-m", "dldl_core", "train", "--data", str(folder), "--manifest", str(manifest), "--out", str(out),
            "--input-size", "64", "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--no-progress"]
     env = {**os.environ, "DLDL_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
@@ -55,13 +57,14 @@ def test_train_refuses_sizes_that_are_not_multiples_of_32(capsys, photo_folder, 
     assert code == 2 and "multiple of 32" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_alignment_template_is_measured_on_the_training_chips(tmp_path, utkface):
     out = tmp_path / "t.safetensors"
     train(TrainConfig(data=str(utkface / "images"), manifest=str(utkface / "manifest.csv"), out=str(out),
                       input_size=32, epochs=1, limit=64, cache_dir=str(tmp_path / "cache"), progress=False))
     pre = load_weights(out).preprocess
     assert pre.chip_size == 200 and pre.template is not None and len(pre.template) == 6
-    (rx, ry), (lx, ly), (nx, ny), (mx, my) = pre.template[:4]
+    (rx, ry), (lx, ly), (nx, ny), (_mx, my) = pre.template[:4]
     assert rx < nx < lx and max(ry, ly) < ny < my  # eyes, then nose, then mouth, from top to bottom
 
 
@@ -81,9 +84,10 @@ def test_ema_weights_are_the_ones_validated_saved_and_resumed(tmp_path, photo_fo
     assert torch.equal(saved[name], averaged[name])  # the averaged network is the one kept
     assert not torch.equal(raw[name], averaged[name])  # and it differs from the last step's weights
     train(dataclasses.replace(config, epochs=2), resume=True)
-    assert [json.loads(l)["epoch"] for l in out_paths(out)["log"].read_text().splitlines()] == [1, 2]
+    assert [json.loads(line)["epoch"] for line in out_paths(out)["log"].read_text().splitlines()] == [1, 2]
 
 
+@pytest.mark.slow
 def test_keep_last_saves_the_last_epoch_even_when_it_is_not_the_best(tmp_path, photo_folder):
     """With a learning rate that wrecks the network, the last epoch is worse than the first on val; --keep last
     still writes it (its sidecar names that epoch), --keep best keeps the first."""

@@ -30,20 +30,36 @@ def test_round_trip_rebuilds_the_model_from_the_sidecar_alone(saved):
     assert "non-commercial" in side["license"]
 
 
-def test_tampered_file_is_refused_by_hash(saved):
+def _flip(position: int):
+    def change(data: bytes) -> bytes:
+        mutated = bytearray(data)
+        mutated[position] ^= 0x01
+        return bytes(mutated)
+    return change
+
+
+@pytest.mark.parametrize("change", [_flip(20), _flip(-1000), lambda data: data[:len(data) // 2]],
+                         ids=["header_byte_flipped", "tensor_byte_flipped", "truncated_to_half"])
+def test_changed_weights_are_refused_by_hash(change, saved, grace_hopper_path, monkeypatch, capsys):
+    """Through the API, the predictor and the command line, before a single tensor is parsed."""
+    from dldl_core.cli.main import main
+    from dldl_core.models import weights as weights_module
+    from dldl_core.pipeline.predictor import Predictor
+
     _, path = saved
-    data = bytearray(path.read_bytes())
-    data[-10] ^= 0xFF
-    path.write_bytes(bytes(data))
+    path.write_bytes(change(path.read_bytes()))
+
+    def never(*args, **kwargs):
+        raise AssertionError("the tensors were parsed before the hash was checked")
+    monkeypatch.setattr(weights_module, "load_file", never)
     with pytest.raises(WeightsError, match="sha256"):
         load_weights(path)
-
-
-def test_truncated_file_is_refused(saved):
-    _, path = saved
-    path.write_bytes(path.read_bytes()[:1000])
-    with pytest.raises(WeightsError):
-        load_weights(path)
+    with pytest.raises(WeightsError, match="sha256"):
+        Predictor(path, device="cpu")
+    code = main(["predict", str(grace_hopper_path), "--weights", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("dldl: error: ") and "sha256" in err and "Traceback" not in err
 
 
 def test_missing_file_and_missing_sidecar(saved, tmp_path):

@@ -8,7 +8,7 @@ from resources import default_data_dir, get_explainer, require_predictor, weight
 from dldl_core.explain.cam import CAM_METHODS
 from dldl_core.explain.stages import analyse_stages, stage_figure
 from dldl_core.ui import plots
-from dldl_core.ui.model_card import find_stage_report, stage_report_weights, stage_tables
+from dldl_core.ui.model_card import find_stage_report, stage_report_tables, stage_report_weights
 
 MEASURES = {"abs_delta_age": "|change of age| when the region is hidden (years)",
             "delta_age": "change of age when the region is hidden (years; + = looks older without it)",
@@ -30,7 +30,7 @@ def show_report(report: dict, figure, key: str) -> None:
     if figure is not None:
         st.caption("Per stage: the mean CAM over the stage's mean face (top), the mean |change of age| per region "
                    "(middle), and the paper's horizontal-strip occlusion (bottom).")
-    rows, measures = stage_tables(report)
+    rows, measures = stage_report_tables(report)
     st.dataframe(rows, hide_index=True, key=f"{key}_summary")
     available = [m for m in MEASURES if m in measures]
     if available:

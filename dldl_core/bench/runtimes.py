@@ -1,5 +1,5 @@
-"""torch against onnxruntime on the CPU, as the Live page runs the network (dldl_core.pipeline.backends): normalised faces
--> head output at batch 1 (one face) and 2 (one face and its mirror, flip-TTA), calls interleaved."""
+"""torch against onnxruntime on the CPU, as the Live page runs the network (dldl_core.pipeline.backends):
+normalised faces -> head output at batch 1 (one face) and 2 (one face and its mirror, flip-TTA), calls interleaved."""
 from __future__ import annotations
 
 import copy
@@ -31,7 +31,7 @@ def compare_runtimes(weights: Weights, chip_input: torch.Tensor, threads: int, r
     for batch in batches:
         x = torch.cat([chip_input, chip_input.flip(-1)] * batch)[:batch].contiguous(memory_format=torch.channels_last)
 
-        def call(network):
+        def call(network, x=x):
             def run() -> torch.Tensor:
                 with torch.inference_mode(), autocast_for(cpu):
                     return torch.softmax(network(x).float(), dim=1)

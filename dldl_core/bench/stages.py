@@ -5,24 +5,25 @@ from __future__ import annotations
 import itertools
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from dldl_core.bench.flops import flops_per_image
 from dldl_core.bench.peak import matmul_call, matmul_peak_gflops
-from dldl_core.bench.photos import photo_files, webcam_frames
 from dldl_core.bench.timing import Timing, time_call, time_interleaved
 from dldl_core.data.images import load_rgb
+from dldl_core.data.sample_photos import photo_files, webcam_frames
 from dldl_core.models.networks import ARCH_ALIASES, create_model
 from dldl_core.pipeline.face import align_face
 from dldl_core.pipeline.inference import autocast_for, bf16_is_fast
 from dldl_core.pipeline.predictor import Predictor
 
 # Stage keys of the result rows, in pipeline order.
-STAGES = ("decode", "detect", "align", "forward", "estimate", "flip_tta", "gradcam", "region_occlusion",
+BENCH_STAGES = ("decode", "detect", "align", "forward", "estimate", "flip_tta", "gradcam", "region_occlusion",
           "live_frame")
 
 
@@ -98,8 +99,8 @@ def forward_rows(device: torch.device, shipped_size: int, config: SuiteConfig
         for batch, precision in itertools.product(config.batches, precisions(device)):
             x = torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=torch.channels_last)
 
-            def forward() -> None:
-                with torch.inference_mode(), autocast_for(device, precision == "bf16"):
+            def forward(model: torch.nn.Module = model, x: torch.Tensor = x, bf16: bool = precision == "bf16") -> None:
+                with torch.inference_mode(), autocast_for(device, bf16):
                     model(x)
 
             matmul, matmul_flops = matmuls[precision]
@@ -127,15 +128,15 @@ def pipeline_rows(predictor: Predictor, config: SuiteConfig) -> list[dict[str, A
     for name, data in files.items():
         rgb = photos[name]
         size = f"{rgb.shape[1]}x{rgb.shape[0]}"
-        rows.append(row("decode", f"{name} JPEG {size}", time_call(lambda: load_rgb(data), config.repeat,
+        rows.append(row("decode", f"{name} JPEG {size}", time_call(lambda data=data: load_rgb(data), config.repeat,
                                                                      config.warmup)))
-        rows.append(row("detect", f"{name} {size}", time_call(lambda: predictor.detector.detect(rgb),
+        rows.append(row("detect", f"{name} {size}", time_call(lambda rgb=rgb: predictor.detector.detect(rgb),
                                                                config.repeat, config.warmup)))
         faces = predictor.detector.detect(rgb)
         if faces:
             rows.append(row("align", f"{name}, {chip_size} px chip",
-                            time_call(lambda: align_face(rgb, faces[0], template, chip_size), config.repeat,
-                                      config.warmup)))
+                            time_call(lambda rgb=rgb, face=faces[0]: align_face(rgb, face, template, chip_size),
+                                      config.repeat, config.warmup)))
     rgb = photos["grace_hopper"]
     face = predictor.predict_rgb(rgb)[0]
 
@@ -215,7 +216,7 @@ def run_suite(predictor: Predictor, config: SuiteConfig) -> dict[str, Any]:
     peak = measure_peak(device, config)
     forward, flops = forward_rows(device, predictor.preprocess.input_size, config)
     rows = pipeline_rows(predictor, config)
-    ordered = sorted(forward + rows, key=lambda r: STAGES.index(r["stage"]))
+    ordered = sorted(forward + rows, key=lambda r: BENCH_STAGES.index(r["stage"]))
     return {"environment": env, "peak_gflops": peak, "flops_per_image": flops,
             "repeat": config.repeat, "warmup": config.warmup, "stages": ordered}
 

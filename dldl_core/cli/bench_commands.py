@@ -80,14 +80,16 @@ def bench_command(args: argparse.Namespace) -> int:
     import torch
 
     from dldl_core.bench.peer import run_peer
-    from dldl_core.bench.report import PARTS, blocks, check_markers, write_blocks
+    from dldl_core.bench.report import MARKER_PREFIX, PARTS, blocks
     from dldl_core.bench.runtimes import compare_runtimes
     from dldl_core.bench.stages import SuiteConfig, first_chip_input, run_suite
+    from dldl_core.markdown import check_blocks, write_blocks
     from dldl_core.pipeline.predictor import Predictor
 
     _check(args)
     if args.write_doc:  # fail before a long run, not after it
-        check_markers(args.write_doc, [*PARTS, "peer"] if args.peer else list(PARTS))
+        parts = [*PARTS, "peer"] if args.peer else list(PARTS)
+        check_blocks(args.write_doc, [MARKER_PREFIX + part for part in parts])
     torch.set_num_threads(args.threads)
     config = SuiteConfig(repeat=args.repeat, warmup=args.warmup, archs=tuple(args.archs.split(",")),
                          sizes=args.sizes, batches=args.batches)
@@ -103,7 +105,7 @@ def bench_command(args: argparse.Namespace) -> int:
     result["command"] = command_line(args)
     tables = blocks(result, result["command"])
     if args.write_doc:
-        write_blocks(args.write_doc, tables)
+        write_blocks(args.write_doc, {MARKER_PREFIX + part: text for part, text in tables.items()})
     if args.json:
         print_json(result)
     else:

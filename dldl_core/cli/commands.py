@@ -4,61 +4,31 @@ from __future__ import annotations
 import argparse
 
 from dldl_core.cli.main import arguments, command, print_json
+from dldl_core.evaluation.evaluate import PIPELINES
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="image folder")
-    p.add_argument("--manifest", required=True, help="CSV with file,age[,sigma][,split]")
-    p.add_argument("--arch", default="tiny", help="thin or tiny (thin_age_net / tiny_age_net)")
-    p.add_argument("--objective", default="dldl_v2", help="objective name (see the registry)")
-    p.add_argument("--lam", type=float, default=1.0, help="weight of the expectation L1 term")
-    p.add_argument("--kl-only-epochs", type=int, default=0,
-                   help="train the first N epochs on the KL term alone, then add lambda x L1 (the paper's stages)")
-    p.add_argument("--sigma", type=float, default=2.0, help="label std where the manifest gives none")
-    p.add_argument("--input-size", type=int, default=128, help="square input, a multiple of 32")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--schedule", choices=("cosine", "step"), default="cosine")
-    p.add_argument("--warmup-epochs", type=int, default=2)
-    p.add_argument("--max-age", type=float, default=116.0, help="last bin of the age support")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training rows")
-    p.add_argument("--init", default=None, help="start from these weights (e.g. at a larger input size)")
-    p.add_argument("--ema", type=float, default=0.0,
-                   help="decay of a moving average of the weights that is validated and kept (e.g. 0.998); 0: off")
-    p.add_argument("--augment", choices=("paper", "light", "wild", "wild_light"), default="paper",
-                   help="paper: the DLDL-v2 recipe; light: half its rotation, shift, rescale and colour jitter; "
-                        "wild: the paper's plus roll, perspective, light, occluders, blur, low resolution, JPEG; "
-                        "wild_light: the paper's rotation, lighter jitter, about half of wild's real-photo operations")
-    p.add_argument("--keep", choices=("best", "last"), default="best",
-                   help="the weights file holds the epoch with the best val MAE, or the last epoch's network")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--no-cache", action="store_true", help="decode images every epoch instead of caching them")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader workers")
-    p.add_argument("--out", required=True, help="weights path (.safetensors); log and checkpoint go next to it")
+    from dldl_core.training.cli_options import add_config_arguments  # imports no torch
+
+    add_config_arguments(p)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint next to --out")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="with --resume: continue although options that can change the result differ from the "
+                        "checkpoint's (a larger --epochs, --workers, --device, --progress and the cache are always "
+                        "allowed)")
 
 
 @command("train", "Train ThinAgeNet or TinyAgeNet on a manifest of face images.")
 @arguments(_train_args)
 def train_command(args: argparse.Namespace) -> int:
-    from dldl_core.data.augment import augment_preset
-    from dldl_core.training.trainer import TrainConfig, train
+    from dldl_core.training.cli_options import config_from_args
+    from dldl_core.training.trainer import train
 
     if args.input_size % 32:
         raise ValueError(f"--input-size must be a multiple of 32, got {args.input_size}")
     if not args.out.endswith(".safetensors"):
         raise ValueError("--out must name a .safetensors file")
-    config = TrainConfig(data=args.data, manifest=args.manifest, out=args.out, arch=args.arch,
-                         objective=args.objective, lam=args.lam, kl_only_epochs=args.kl_only_epochs, sigma=args.sigma,
-                         input_size=args.input_size,
-                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-                         warmup_epochs=args.warmup_epochs, max_age=args.max_age, limit=args.limit, init=args.init,
-                         ema=args.ema, keep=args.keep, augment=augment_preset(args.augment), seed=args.seed, device=args.device, cache=not args.no_cache, workers=args.workers,
-                         progress=not args.no_progress)
-    path = train(config, resume=args.resume)
+    path = train(config_from_args(args), resume=args.resume, allow_config_change=args.allow_config_change)
     print(f"weights written to {path}")
     return 0
 
@@ -116,6 +86,7 @@ def expand_images(paths: list[str]):
 @arguments(_predict_args)
 def predict_command(args: argparse.Namespace) -> int:
     import json
+    import math
     import sys
 
     from tqdm import tqdm
@@ -145,15 +116,17 @@ def predict_command(args: argparse.Namespace) -> int:
             files.write(result)
             progress.update()
             if args.json:
-                sys.stdout.write(("," if n else "") + "\n  " + json.dumps(result.to_json()))
+                sys.stdout.write(("," if n else "") + "\n  " + json.dumps(result.to_json(), allow_nan=False))
             elif result.error:
                 progress.write(f"dldl: error: {result.error}", file=sys.stderr)
             elif not result.faces:
                 say(f"{result.path}: no face found")
             for i, face in enumerate(result.faces):
                 if not args.json:
+                    spread = (f" +- {face.std:.1f} (90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f})"
+                              if math.isfinite(face.std) else " (these weights give no distribution)")
                     say(f"{result.path}: face {i + 1} at {tuple(round(v) for v in face.box)}: age {face.age:.1f}"
-                        f" +- {face.std:.1f} (90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f})")
+                        + spread)
         progress.close()
         if args.json:
             sys.stdout.write("\n]}\n")
@@ -164,7 +137,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="image folder")
     p.add_argument("--manifest", required=True, help="CSV with file,age[,sigma][,split]")
     p.add_argument("--split", default=None, help="evaluate only this split (e.g. val)")
-    p.add_argument("--pipeline", choices=("chip", "full", "pasted"), default="chip",
+    p.add_argument("--pipeline", choices=PIPELINES, default="chip",
                    help="chip: images are aligned crops; full: detect and align each; pasted: paste into a photo first")
     p.add_argument("--limit", type=int, default=None, help="only the first N rows")
     p.add_argument("--no-tta", action="store_true")

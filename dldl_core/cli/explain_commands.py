@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from dldl_core.cli.main import arguments, command, print_json
+from dldl_core.evaluation.evaluate import PIPELINES
 from dldl_core.explain.methods import CAM_METHOD_NAMES
 
 
@@ -91,8 +92,9 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="image folder")
     p.add_argument("--manifest", required=True, help="CSV with file,age[,split]")
     p.add_argument("--split", default="val", help="only this split ('all' for every row)")
-    p.add_argument("--pipeline", choices=("chip", "full"), default="chip",
-                   help="chip: the images are aligned crops (UTKFace); full: detect and align each photo")
+    p.add_argument("--pipeline", choices=PIPELINES, default="chip",
+                   help="chip: the images are aligned crops (UTKFace); full: detect and align each photo; pasted: "
+                        "paste each crop into a photo first")
     p.add_argument("--seed", type=int, default=0, help="seeds the random draw of --limit")
     p.add_argument("--out", required=True, help="folder for the figure and the tables")
     _model_args(p)
@@ -119,6 +121,9 @@ def stages_command(args: argparse.Namespace) -> int:
                                   progress=not args.json)
     files = write_stage_report(analysis, args.out)
     data = {**analysis.to_json(), "files": files}
+    if _split(args.split) is not None and analysis.split is None:
+        print(f"{args.manifest} has no split column: all its rows are used, not only split {args.split!r}.",
+              file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print_json(data)
         return 0
@@ -167,7 +172,7 @@ def faithfulness_command(args: argparse.Namespace) -> int:
         explainer = Explainer(predictor)
         target = parse_target(args.target, explainer.support)
         rows = select_rows(args.manifest, args.data, _split(args.split), args.limit, lambda age: "all", args.seed)
-        faces = (f for f in load_faces(predictor, args.data, rows, args.pipeline) if f is not None)
+        faces = (f for f in load_faces(predictor, args.data, rows, args.pipeline, args.seed) if f is not None)
         inputs = (explainer.input(f.chip) for f in tqdm(faces, total=len(rows), desc="faithfulness",
                                                           disable=args.json))
         results = evaluate_faithfulness(explainer.model, inputs, methods, target, steps=args.steps,

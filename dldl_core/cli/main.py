@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from dldl_core.data.images import ImageError
 from dldl_core.models.sidecar import WeightsError
@@ -37,8 +38,22 @@ def arguments(add: Callable[[argparse.ArgumentParser], None]):
     return attach
 
 
+def json_ready(data: object) -> object:
+    """``data`` as strict JSON values: numpy arrays and scalars as Python lists and numbers, NaN and infinities as
+    None (null), so that what is printed parses everywhere (Python's ``json`` alone would write the invalid NaN)."""
+    if isinstance(data, dict):
+        return {key: json_ready(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_ready(value) for value in data]
+    if hasattr(data, "tolist"):  # numpy arrays and scalars
+        return json_ready(data.tolist())
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
+
+
 def print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, default=float) + "\n")
+    sys.stdout.write(json.dumps(json_ready(data), indent=2, allow_nan=False, default=float) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, run) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        getattr(run, "add_arguments")(p)
+        run.add_arguments(p)
         p.set_defaults(run=run)
     return parser
 

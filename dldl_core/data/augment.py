@@ -3,11 +3,11 @@
 The paper's recipe: horizontal flip (p .5), grayscale (p .5), random rescale, rotation +-15 degrees, crop (a shift),
 colour jitter (brightness, contrast, saturation 0.4). The ``wild`` preset adds what real photos do to a face and
 the UTKFace chips rarely show: stronger roll, a perspective warp (a turned or nodded head), directional light,
-a colour cast, pasted occluders (a hand, a glass, a phone), blur, low resolution and JPEG blocking. torchvision.transforms.v2 draws one set of parameters per
-call, so applying it per image costs a Python round trip per image, which on a small CPU is slower than the
-TinyAgeNet step itself. Here the same operations run once per batch, with per-image parameters: one affine grid
-for rotation + rescale + shift, and broadcast arithmetic for flip, grayscale and jitter (grayscale weights from
-torchvision's ``rgb_to_grayscale``).
+a colour cast, pasted occluders (a hand, a glass, a phone), blur, low resolution and JPEG blocking.
+torchvision.transforms.v2 draws one set of parameters per call, so applying it per image costs a Python round trip per
+image, which on a small CPU is slower than the TinyAgeNet step itself. Here the same operations run once per batch,
+with per-image parameters: one affine grid for rotation + rescale + shift, and broadcast arithmetic for flip,
+grayscale and jitter (grayscale weights from torchvision's ``rgb_to_grayscale``).
 """
 from __future__ import annotations
 

@@ -10,18 +10,17 @@ import csv
 import hashlib
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
-from torchvision.transforms import v2
 from tqdm import tqdm
 
 from dldl_core.data.images import load_rgb
+from dldl_core.models.preprocess import resize_transform
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class Manifest:
     samples: list[Sample]
     skipped: list[str] = field(default_factory=list)  # one line per skipped row
 
-    def split(self, name: str | None) -> "Manifest":
+    def split(self, name: str | None) -> Manifest:
         if name is None:
             return self
         return Manifest([s for s in self.samples if s.split == name], self.skipped)
@@ -148,11 +147,6 @@ def val_files_with_train_copy(duplicates_csv: str | os.PathLike) -> set[str]:
     """The val files that have a byte-identical copy in train (a network can remember it)."""
     return {r["file"] for rows in duplicate_groups(duplicates_csv) if any(r["split"] == "train" for r in rows)
             for r in rows if r["split"] == "val"}
-
-
-def resize_transform(size: int) -> v2.Compose:
-    """Decoded RGB image -> (3, size, size) uint8 tensor: the one geometric step every pipeline shares."""
-    return v2.Compose([v2.ToImage(), v2.Resize((size, size), antialias=True), v2.ToDtype(torch.uint8)])
 
 
 class FaceDataset(Dataset):

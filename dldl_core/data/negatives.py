@@ -7,7 +7,7 @@ an arm) and round badges with a printed ring.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np

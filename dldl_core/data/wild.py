@@ -1,23 +1,23 @@
 """A wild-photo proxy: an aligned face chip turned into a photo-like scene under one named condition.
 
-There are no labelled real photos to test on, so each condition imitates one thing a real photo does to a face
-(a head turned or rolled, hard or dim light, blur, compression, a small face, a hand, glasses, make-up, a group)
-and pastes the chip into a photo with ``dldl_core.data.synthetic``; the full pipeline (detect, align, network) then
-has to find and read the face. Every single-face condition ``(chip, rng) -> photo`` takes a (C, C, 3) uint8 chip
-aligned like the training chips (its keypoints at ``DEFAULT_TEMPLATE``) and draws the condition's own random
-numbers from a child of ``rng``, so a seed gives the same background, face size and place as ``pasted``: conditions
-differ from the baseline by their effect alone. ``group_photo`` takes several chips and returns where each went.
-"""
+There are no labelled real photos to test on, so each condition imitates one thing a real photo does to a face (a head
+turned or rolled, hard or dim light, blur, compression, a small face, a hand, glasses, make-up, a group) and pastes
+the chip into a photo with ``dldl_core.data.synthetic``; the full pipeline (detect, align, network) then has to find
+and read the face. Every single-face condition ``(chip, rng) -> photo`` takes a (C, C, 3) uint8 chip aligned like the
+training chips (its keypoints at the default template, dldl_core.models.preprocess) and draws the condition's own
+random numbers from a child of ``rng``, so a seed gives the same background, face size and place as ``pasted``:
+conditions differ from the baseline by their effect alone. ``group_photo`` takes several chips and returns where each
+went."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from dldl_core.data.synthetic import paste_face, paste_into_photo, random_background, scale_and_rotate
-from dldl_core.pipeline.face import DEFAULT_TEMPLATE
+from dldl_core.models.preprocess import template_points
 
 PHOTO_SIZE = (480, 640)  # (H, W) of a single-face scene, as in the pasted pipeline
 THUMBNAIL_SIZE = (120, 160)  # low_resolution: a thumbnail or a far webcam frame
@@ -36,9 +36,9 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def template_points(size: int) -> np.ndarray:
+def chip_points(size: int) -> np.ndarray:
     """(6, 2) keypoints of an aligned (size, size) chip in pixels: right eye, left eye, nose, mouth, ears."""
-    return np.asarray(DEFAULT_TEMPLATE, np.float64) * size
+    return template_points(None, size)
 
 
 # --- geometry ---------------------------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def draw_hand(chip: np.ndarray, centre: np.ndarray, axes: tuple[float, float], a
 
 def skin_colour(chip: np.ndarray) -> np.ndarray:
     """(3,) float: the median colour of the cheek below each eye."""
-    points, half = template_points(chip.shape[0]), chip.shape[0] // 20
+    points, half = chip_points(chip.shape[0]), chip.shape[0] // 20
     patches = [chip[int(p[1]) - half:int(p[1]) + half, int(p[0]) - half:int(p[0]) + half].reshape(-1, 3)
                for p in (points[0] * 0.5 + points[3] * 0.5, points[1] * 0.5 + points[3] * 0.5)]
     return np.median(np.concatenate(patches), axis=0).astype(np.float32)
@@ -189,9 +189,9 @@ def skin_colour(chip: np.ndarray) -> np.ndarray:
 
 def hand_occluder(chip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     fx, size = _effect_rng(rng), chip.shape[0]
-    eye_right, eye_left, _, mouth = template_points(size)[:4]
+    eye_right, eye_left, _, mouth = chip_points(size)[:4]
     if fx.random() < 0.5:  # over the mouth and chin, fingers across
-        centre, axes, angle = mouth + (0, 0.04 * size), (0.3 * size, 0.16 * size), fx.uniform(-15, 15)
+        centre, axes, angle = (*mouth, 0, 0.04 * size), (0.3 * size, 0.16 * size), fx.uniform(-15, 15)
     else:  # flat on one cheek, fingers upwards
         eye = eye_right if fx.random() < 0.5 else eye_left
         centre = eye + (eye - mouth) * (0.2, -0.6) + (0, 0.05 * size)
@@ -203,7 +203,7 @@ def hand_occluder(chip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def draw_glasses(chip: np.ndarray, sunglasses: bool, colour: tuple[int, int, int]) -> np.ndarray:
     """Glasses from the template's eyes: dark lenses (``sunglasses``) or thick frames, a bridge and the temples."""
     size = chip.shape[0]
-    eye_right, eye_left = template_points(size)[:2]
+    eye_right, eye_left = chip_points(size)[:2]
     spread = float(np.hypot(*(eye_left - eye_right)))
     axes, angle = (0.3 * spread, 0.22 * spread), float(np.degrees(np.arctan2(*(eye_left - eye_right)[::-1])))
     out = chip.astype(np.float32)
@@ -236,7 +236,7 @@ def apply_makeup(chip: np.ndarray, lipstick: np.ndarray, blush: np.ndarray, stre
     and lipstick on the mouth that keeps the lips' own shading and spares pale teeth; colours RGB, ``strength``
     in [0, 1]."""
     size = chip.shape[0]
-    eye_right, eye_left, nose, mouth = template_points(size)[:4]
+    eye_right, eye_left, nose, mouth = chip_points(size)[:4]
     face = _ellipse_mask(chip.shape[:2], (eye_right + eye_left + mouth) / 3, (0.3 * size, 0.36 * size), 0, size / 30)
     smooth = cv2.bilateralFilter(chip, 9, 40, 9).astype(np.float32)
     out = chip * (1 - strength * face[..., None]) + smooth * strength * face[..., None]

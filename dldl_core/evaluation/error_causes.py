@@ -6,10 +6,13 @@ contrast and 6 % blurry by these measures.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
+
+from dldl_core.markdown import markdown_table
 
 GRAYSCALE_SPREAD = 4.0  # mean of max - min over the RGB channels below this: a grayscale photo (JPEG adds a little)
 DARK_LUMA = 60.0  # mean luma (0-255) below this: dark
@@ -71,10 +74,8 @@ def cause_table(causes: Sequence[Sequence[str]], worst: Sequence[int],
 
 
 def cause_markdown(rows: Sequence[dict[str, Any]], n_worst: int, n_all: int) -> str:
-    lines = [f"| cause | among the {n_worst} worst | among all {n_all} | over-representation |",
-             "|---|---:|---:|---:|"]
-    for r in rows:
-        ratio = "-" if r["ratio"] is None else f"x{r['ratio']:.1f}"
-        lines.append(f"| {r['cause']} | {r['worst']} ({r['worst_share']:.0%}) | {r['all']} ({r['all_share']:.1%}) "
-                     f"| {ratio} |")
-    return "\n".join(lines)
+    """The rows of ``cause_table`` as a Markdown table."""
+    cells = [[r["cause"], f"{r['worst']} ({r['worst_share']:.0%})", f"{r['all']} ({r['all_share']:.1%})",
+              "-" if r["ratio"] is None else f"x{r['ratio']:.1f}"] for r in rows]
+    return markdown_table(["cause", f"among the {n_worst} worst", f"among all {n_all}", "over-representation"], cells,
+                          align="lrrr")

@@ -9,17 +9,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm import tqdm
 
-from dldl_core.data.datasets import Sample, read_manifest
-from dldl_core.data.images import ImageError, load_rgb
-from dldl_core.data.synthetic import paste_into_photo
-from dldl_core.maths import labels, metrics
-from dldl_core.pipeline.predictor import Predictor
+from dldl_core.maths import metrics
 
+if TYPE_CHECKING:
+    from dldl_core.data.datasets import Sample
+    from dldl_core.pipeline.predictor import Predictor
+
+# How labelled images reach the network (the module docstring): every --pipeline choice of the CLI, the benchmarks
+# and the scripts. Importing this module does not import torch, so the CLI can offer the choices cheaply.
 PIPELINES = ("chip", "full", "pasted")
 
 
@@ -55,6 +56,13 @@ def evaluate(predictor: Predictor, image_dir: str | os.PathLike, manifest: str |
              split: str | None = None, pipeline: str = "chip", batch_size: int = 64, limit: int | None = None,
              seed: int = 0, progress: bool = True) -> Evaluation:
     """Run ``predictor`` over the manifest rows of ``split``."""
+    from tqdm import tqdm
+
+    from dldl_core.data.datasets import read_manifest
+    from dldl_core.data.images import ImageError, load_rgb
+    from dldl_core.data.synthetic import paste_into_photo
+    from dldl_core.maths import labels
+
     if pipeline not in PIPELINES:
         raise ValueError(f"unknown pipeline {pipeline!r}; choose one of {PIPELINES}")
     samples = read_manifest(manifest, image_dir).split(split).samples[:limit]

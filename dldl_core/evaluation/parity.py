@@ -16,8 +16,8 @@ PARITY_TOLERANCE = 1e-4  # largest difference of two distributions accepted betw
 def real_face_batch(weights: Weights) -> torch.Tensor:
     """(N, 3, S, S) normalised input of the faces in the photos that ship with pip packages (matplotlib's Grace
     Hopper, scikit-image's astronaut where installed) and of their mirrors, as the predictor builds it."""
-    from dldl_core.bench.photos import photo_files
     from dldl_core.data.images import load_rgb
+    from dldl_core.data.sample_photos import photo_files
     from dldl_core.pipeline.predictor import Predictor
 
     with Predictor(weights, device="cpu") as predictor:

@@ -3,10 +3,12 @@ was (MAE, gross errors, spread, 90 % interval coverage), its change against the 
 Markdown table. Pure functions over arrays; a face that was not found has NaN as its prediction."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from dldl_core.markdown import markdown_table
 from dldl_core.maths import metrics
 
 BASELINE = "pasted"
@@ -66,24 +68,18 @@ def _cell(value: Any, pattern: str) -> str:
     return "-" if value is None else format(value, pattern)
 
 
-def markdown_table(results: Mapping[str, Mapping[str, dict[str, Any]]],
-                   descriptions: Mapping[str, str] | None = None) -> str:
-    """``results[weights][condition]`` summaries as one table, a row per condition and weights file (the weights
-    side by side under each condition)."""
+def condition_table(results: Mapping[str, Mapping[str, dict[str, Any]]],
+                    descriptions: Mapping[str, str] | None = None) -> str:
+    """``results[weights][condition]`` summaries as one Markdown table, a row per condition and weights file (the
+    weights side by side under each condition), followed by a note per described condition."""
     descriptions = descriptions or {}
-    header = ("| condition | weights | n | missed | false boxes | MAE | vs pasted | gross > 15 y | mean std "
-              "| 90 % coverage |")
-    lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     conditions = list(dict.fromkeys(c for by_condition in results.values() for c in by_condition))
-    for condition in conditions:
-        for weights, by_condition in results.items():
-            s = by_condition.get(condition)
-            if s is None:
-                continue
-            lines.append(
-                f"| {condition} | {weights} | {s['n']} | {s['faces_missed']} | {s['false_boxes']} "
-                f"| {_cell(s['mae'], '.2f')} | {_cell(s.get('mae_change'), '+.2f')} "
-                f"| {_cell(s['gross_error_share'], '.1%')} | {_cell(s['mean_std'], '.2f')} "
-                f"| {_cell(s['coverage90'], '.1%')} |")
+    rows = [[condition, weights, s["n"], s["faces_missed"], s["false_boxes"], _cell(s["mae"], ".2f"),
+             _cell(s.get("mae_change"), "+.2f"), _cell(s["gross_error_share"], ".1%"), _cell(s["mean_std"], ".2f"),
+             _cell(s["coverage90"], ".1%")]
+            for condition in conditions for weights, by_condition in results.items()
+            if (s := by_condition.get(condition)) is not None]
+    table = markdown_table(["condition", "weights", "n", "missed", "false boxes", "MAE", "vs pasted", "gross > 15 y",
+                            "mean std", "90 % coverage"], rows, align="llrrrrrrrr")
     notes = [f"- `{c}`: {descriptions[c]}" for c in conditions if c in descriptions]
-    return "\n".join(lines + ([""] + notes if notes else []))
+    return "\n".join([table, "", *notes] if notes else [table])

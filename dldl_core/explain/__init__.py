@@ -14,7 +14,7 @@ _WHERE = {"CAM_METHODS": "cam", "compute_cam": "cam", "Explainer": "explainer", 
           "AgeBinTarget": "targets", "AgeContrastTarget": "targets", "ExpectedAgeTarget": "targets",
           "parse_target": "targets"}
 
-__all__ = sorted(_WHERE)
+__all__ = sorted(_WHERE)  # noqa: PLE0605 - the names imported on first use
 
 
 def __getattr__(name: str) -> Any:

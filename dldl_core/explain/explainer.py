@@ -20,9 +20,10 @@ from dldl_core.explain import render
 from dldl_core.explain.cam import compute_cam, method_name, target_layer
 from dldl_core.explain.forward import fill_colour, inference_copy, normalized_input, readout
 from dldl_core.explain.occlusion import OcclusionMaps, region_occlusion, sliding_window_occlusion
-from dldl_core.explain.regions import FaceRegions, face_regions, keypoints_to_chip, template_keypoints
+from dldl_core.explain.regions import FaceRegions, face_regions, keypoints_to_chip
 from dldl_core.explain.targets import Target, parse_target
-from dldl_core.pipeline.face import chip_to_image
+from dldl_core.models.preprocess import template_points
+from dldl_core.pipeline.face import chip_footprint
 from dldl_core.pipeline.predictor import Predictor
 
 
@@ -112,7 +113,7 @@ class Explainer:
         found = self.predictor.detector.detect(chip)
         if found:
             return found[0].keypoints
-        return template_keypoints(self.preprocess.template, chip.shape[0])
+        return template_points(self.preprocess.template, chip.shape[0])
 
     def regions(self, face: AlignedFace | np.ndarray, keypoints: np.ndarray | None = None) -> FaceRegions:
         """The named regions of a face in its chip frame (``keypoints`` in the chip frame, if known)."""
@@ -167,13 +168,26 @@ class Explainer:
             ValueError: an unknown method or target, or a face without a chip.
         """
         chip = _chip(face)
-        method = method_name(method)
-        size = chip.shape[0]
         times: dict[str, float] = {}
         t = time.perf_counter()
         keypoints = self.chip_keypoints(face) if keypoints is None else np.asarray(keypoints, np.float64)
-        regions = face_regions(keypoints, size)
+        regions = face_regions(keypoints, chip.shape[0])
         times["regions"] = _lap(t)
+        result = self._network_maps(chip, method_name(method), target, regions, keypoints, sliding, times)
+        t = time.perf_counter()
+        _chip_overlays(result)
+        matrix = None if isinstance(face, np.ndarray) else face.matrix
+        if image is not None and matrix is not None:
+            _photo_overlays(result, image, matrix)
+        times["overlays"] = _lap(t)
+        return result
+
+    def _network_maps(self, chip: np.ndarray, method: str, target: str | Target, regions: FaceRegions,
+                      keypoints: np.ndarray, sliding: bool, times: dict[str, float]) -> Explanation:
+        """The network's part of ``explain``, under the lock: the estimate, the CAM, region occlusion and, with
+        ``sliding``, sliding-window occlusion, each timed into ``times``; the result has no overlays yet."""
+        size = chip.shape[0]
+        occ = None
         with self._lock:
             x = self.input(chip)
             t = time.perf_counter()
@@ -184,7 +198,6 @@ class Explainer:
             t = time.perf_counter()
             deltas = region_occlusion(self.model, x, regions.resized(self.input_size), regions.names, self.fill)
             times["region_occlusion"] = _lap(t)
-            occ = None
             if sliding:
                 t = time.perf_counter()
                 occ = sliding_window_occlusion(self.model, x, self.patch, self.stride, self.fill)
@@ -195,57 +208,40 @@ class Explainer:
         if occ is not None:
             result.occlusion_age = _to_chip(occ.age, size)
             result.occlusion_kl = _to_chip(occ.kl, size)
-        t = time.perf_counter()
-        self._overlays(result, face, image)
-        times["overlays"] = _lap(t)
         return result
 
-    def _overlays(self, result: Explanation, face: AlignedFace | np.ndarray, image: np.ndarray | None) -> None:
-        chip = result.chip
-        region_values = render.region_value_map(result.region_labels, result.region_names, result.regions)
-        scale = render.symmetric_scale(np.array(list(result.regions.values())))
-        result.overlays["cam"] = render.heat_overlay(chip, result.cam)
-        result.overlays["regions"] = render.region_overlay(chip, result.region_labels, result.region_names,
-                                                           result.regions, scale)
-        if result.occlusion_age is not None:
-            result.overlays["occlusion"] = render.signed_overlay(chip, result.occlusion_age)
-        matrix = None if isinstance(face, np.ndarray) else face.matrix
-        if image is None or matrix is None:
-            return
-        # Only the chip's footprint on the photo changes: work in that box, paste it into a copy of the photo.
-        (x0, y0, x1, y1), shift = _footprint(matrix, chip.shape[0], image.shape[:2])
-        crop, shape = image[y0:y1, x0:x1], (y1 - y0, x1 - x0)
-        coverage = chip_to_image(np.ones(chip.shape[:2], np.float32), shift, shape)
-        cam = chip_to_image(result.cam, shift, shape)
-        result.cam_image = np.zeros(image.shape[:2], np.float32)
-        result.cam_image[y0:y1, x0:x1] = cam
-        inside = chip_to_image((result.region_labels >= 0).astype(np.float32), shift, shape)
-        painted = {"cam": render.heat_overlay(crop, cam, coverage=coverage),
-                   "regions": render.signed_overlay(crop, chip_to_image(region_values, shift, shape), scale,
-                                                    coverage=inside)}
-        if result.occlusion_age is not None:
-            painted["occlusion"] = render.signed_overlay(crop, chip_to_image(result.occlusion_age, shift, shape),
-                                                         coverage=coverage)
-        for key, box in painted.items():
-            full = image.copy()
-            full[y0:y1, x0:x1] = box
-            result.overlays_image[key] = full
+
+def _region_scale(result: Explanation) -> float:
+    """The half-range of the region map's colours: the largest change of age of any region."""
+    return render.symmetric_scale(np.array(list(result.regions.values())))
 
 
-def _footprint(matrix: np.ndarray, chip_size: int, shape: tuple[int, int]
-               ) -> tuple[tuple[int, int, int, int], np.ndarray]:
-    """The box (x0, y0, x1, y1) of the photo that the chip covers, and the image -> chip matrix of that box."""
-    corners = np.array([[0, 0], [chip_size, 0], [0, chip_size], [chip_size, chip_size]], np.float64)
-    inverse = cv2.invertAffineTransform(np.asarray(matrix, np.float64))
-    points = corners @ inverse[:, :2].T + inverse[:, 2]
-    h, w = shape
-    x0, y0 = (int(np.clip(np.floor(v) - 1, 0, m)) for v, m in zip(points.min(0), (w, h)))
-    x1, y1 = (int(np.clip(np.ceil(v) + 1, 0, m)) for v, m in zip(points.max(0), (w, h)))
-    if x1 <= x0 or y1 <= y0:  # a chip wholly outside the photo: an empty box at the corner
-        x0, y0, x1, y1 = 0, 0, 1, 1
-    shift = np.asarray(matrix, np.float64).copy()
-    shift[:, 2] += shift[:, :2] @ np.array([x0, y0], np.float64)
-    return (x0, y0, x1, y1), shift
+def _chip_overlays(result: Explanation) -> None:
+    """Fill ``result.overlays``: the CAM, the regions and (when computed) the occlusion map over the chip."""
+    chip = result.chip
+    result.overlays["cam"] = render.heat_overlay(chip, result.cam)
+    result.overlays["regions"] = render.region_overlay(chip, result.region_labels, result.region_names,
+                                                       result.regions, _region_scale(result))
+    if result.occlusion_age is not None:
+        result.overlays["occlusion"] = render.signed_overlay(chip, result.occlusion_age)
+
+
+def _photo_overlays(result: Explanation, image: np.ndarray, matrix: np.ndarray) -> None:
+    """Fill ``result.cam_image`` and ``result.overlays_image``: the maps drawn on the (H, W, 3) photo the face was
+    found in (``matrix``: photo -> chip). Only the chip's footprint changes, so each map is drawn in its box and
+    pasted into a copy of the photo."""
+    footprint = chip_footprint(matrix, result.chip.shape[0], image.shape)
+    crop, coverage = footprint.crop(image), footprint.coverage()
+    cam = footprint.to_box(result.cam)
+    result.cam_image = footprint.paste(np.zeros(image.shape[:2], np.float32), cam)
+    region_values = render.region_value_map(result.region_labels, result.region_names, result.regions)
+    inside = footprint.to_box((result.region_labels >= 0).astype(np.float32))
+    painted = {"cam": render.heat_overlay(crop, cam, coverage=coverage),
+               "regions": render.signed_overlay(crop, footprint.to_box(region_values), _region_scale(result),
+                                                coverage=inside)}
+    if result.occlusion_age is not None:
+        painted["occlusion"] = render.signed_overlay(crop, footprint.to_box(result.occlusion_age), coverage=coverage)
+    result.overlays_image = {key: footprint.paste(image, box) for key, box in painted.items()}
 
 
 def _chip(face: AlignedFace | np.ndarray) -> np.ndarray:

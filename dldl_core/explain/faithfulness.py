@@ -18,8 +18,9 @@ target's change, higher is better.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from torch import nn
 from dldl_core.explain.forward import readout
 from dldl_core.explain.occlusion import occlude
 from dldl_core.explain.targets import Target
+from dldl_core.markdown import markdown_table
 
 ROAD_PERCENTILES = (20, 40, 60, 80)
 
@@ -221,20 +223,21 @@ def faithfulness_table(data: dict[str, Any]) -> str:
     """A Markdown table of a faithfulness run (``data``: weights, target, split and the per-method report)."""
     from dldl_core.explain.samples import describe_weights
 
-    lines = [f"Weights {describe_weights(data['weights'])}; split {data['split'] or 'all'}, target "
+    intro = (f"Weights {describe_weights(data['weights'])}; split {data['split'] or 'all'}, target "
              f"`{data['target']}`. AUCs in the target's units (years for `expected`), higher is better; gain = map "
              "order - random order, paired per face (mean +- 2 standard errors), and the share of faces where the map "
-             "wins; ROAD combined (LeRF - MoRF) / 2 over the first n faces.", "",
-             "| method | faces | empty maps | deletion AUC | random | gain | wins | insertion AUC | random | gain | "
-             "wins | ROAD (n) |", "|---|" + "---|" * 11]
+             "wins; ROAD combined (LeRF - MoRF) / 2 over the first n faces.")
+    columns = (("_auc", ".2f"), ("_random_auc", ".2f"), ("_gain", "+.2f"), ("_beats_random", ".0%"))
+    rows = []
     for m, r in data["methods"].items():
         road = f"{r['road_combined']:+.2f} ({r['road_faces']})" if "road_combined" in r else "-"
-        columns = (("_auc", ".2f"), ("_random_auc", ".2f"), ("_gain", "+.2f"), ("_beats_random", ".0%"))
         cells = [f"{r[f'{k}{suffix}']:{fmt}}" for k in ("deletion", "insertion") for suffix, fmt in columns]
         cells[2] += f" +- {2 * r['deletion_gain_se']:.2f}"
         cells[6] += f" +- {2 * r['insertion_gain_se']:.2f}"
-        lines.append(f"| {m} | {r['n']} | {r['empty_maps']} | " + " | ".join(cells) + f" | {road} |")
-    return "\n".join(lines) + "\n"
+        rows.append([m, r["n"], r["empty_maps"], *cells, road])
+    table = markdown_table(["method", "faces", "empty maps", "deletion AUC", "random", "gain", "wins", "insertion AUC",
+                            "random", "gain", "wins", "ROAD (n)"], rows)
+    return f"{intro}\n\n{table}\n"
 
 
 def faithfulness_figure(report: dict[str, Any]):

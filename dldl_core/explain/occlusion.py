@@ -7,6 +7,7 @@ The default fill is the normalisation mean, the data's mean colour, which is 0 i
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,7 +117,7 @@ def strip_masks(size: int, orientation: str = "horizontal", strips: int = PAPER_
         raise ValueError(f"orientation is horizontal or vertical, got {orientation!r}")
     edges = np.round(np.linspace(0, size, strips + 1)).astype(int)
     masks = torch.zeros(strips, size, size)
-    for m, (a, b) in zip(masks, zip(edges[:-1], edges[1:])):
+    for m, (a, b) in zip(masks, itertools.pairwise(edges)):
         if orientation == "horizontal":
             m[a:b, :] = 1.0
         else:

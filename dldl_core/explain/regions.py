@@ -78,11 +78,6 @@ def keypoints_to_chip(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return points @ np.asarray(matrix, np.float64)[:, :2].T + np.asarray(matrix, np.float64)[:, 2]
 
 
-def template_keypoints(template: tuple[tuple[float, float], ...] | None, chip_size: int) -> np.ndarray:
-    """The alignment template as (6, 2) chip points (the default template when ``template`` is None)."""
-    from dldl_core.pipeline.face import DEFAULT_TEMPLATE
-
-    return np.asarray(template or DEFAULT_TEMPLATE, np.float64) * chip_size
 
 
 def _anchor(name: str | int, keypoints: np.ndarray, frame: FaceFrame) -> np.ndarray:

@@ -1,21 +1,22 @@
 """Labelled faces for the dataset-level analyses: manifest rows -> aligned chips with their keypoints."""
 from __future__ import annotations
 
+import csv
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np
 
 from dldl_core.data.datasets import Sample, read_manifest
 from dldl_core.data.images import ImageError, load_rgb
+from dldl_core.data.synthetic import paste_into_photo
+from dldl_core.evaluation.evaluate import PIPELINES
 from dldl_core.explain.regions import keypoints_to_chip
 from dldl_core.models.weights import Weights
 from dldl_core.pipeline.predictor import Predictor
-
-PIPELINES = ("chip", "full")
 
 
 @dataclass
@@ -45,13 +46,24 @@ def describe_weights(record: dict[str, object]) -> str:
             + (f", val MAE {mae:.2f} with flip" if isinstance(mae, (int, float)) else "") + ")")
 
 
+def has_split_column(manifest: str | os.PathLike) -> bool:
+    """Whether the manifest's header names a ``split`` column (``file,age`` alone is a valid manifest)."""
+    with open(manifest, newline="", encoding="utf-8") as f:
+        return "split" in (csv.DictReader(f).fieldnames or ())
+
+
 def select_rows(manifest: str | os.PathLike, data: str | os.PathLike, split: str | None, limit: int | None,
                 key: Callable[[float], str], seed: int = 0) -> list[Sample]:
     """The manifest rows of ``split``; with ``limit``, at most that many per group ``key(age)``, drawn at random
     (seeded) so that every group is represented. Rows keep the manifest's order."""
-    samples = read_manifest(manifest, data).split(split).samples
+    rows = read_manifest(manifest, data)
+    samples = rows.split(split).samples
     if not samples:
-        raise ValueError(f"{manifest}: no usable rows" + (f" in split {split!r}" if split else ""))
+        if split is None:
+            raise ValueError(f"{manifest}: no usable rows")
+        splits = sorted({s.split for s in rows.samples if s.split})
+        raise ValueError(f"{manifest}: no usable rows in split {split!r}; "
+                         + (f"its splits are {', '.join(splits)}" if splits else "no usable row names a split"))
     if limit is None:
         return samples
     if limit < 1:
@@ -65,23 +77,28 @@ def select_rows(manifest: str | os.PathLike, data: str | os.PathLike, split: str
     return [samples[i] for i in keep]
 
 
-def load_faces(predictor: Predictor, data: str | os.PathLike, samples: list[Sample], pipeline: str = "chip"
-               ) -> Iterator[FaceSample | None]:
-    """One ``FaceSample`` per row, or None for an unreadable image or (``full``) an image without a face.
+def load_faces(predictor: Predictor, data: str | os.PathLike, samples: list[Sample], pipeline: str = "chip",
+               seed: int = 0) -> Iterator[FaceSample | None]:
+    """One ``FaceSample`` per row, or None for an unreadable image or (``full``, ``pasted``) one without a face.
 
-    ``chip``: the images are aligned crops already (as UTKFace's); the detector runs on each for its keypoints.
-    ``full``: each image is a photo; its largest face is detected and aligned as in prediction.
+    The pipelines are evaluation's (dldl_core.evaluation.evaluate.PIPELINES). ``chip``: the images are aligned crops
+    already (as UTKFace's); the detector runs on each for its keypoints. ``full``: each image is a photo; its largest
+    face is detected and aligned as in prediction. ``pasted``: each image is first pasted into a random photo (drawn
+    with ``seed``), then as ``full``.
     """
     if pipeline not in PIPELINES:
         raise ValueError(f"unknown pipeline {pipeline!r}; choose one of {PIPELINES}")
     size = predictor.preprocess.chip_size
+    rng = np.random.default_rng(seed)
     for sample in samples:
         try:
             rgb = load_rgb(Path(data) / sample.file)
         except ImageError:
             yield None
             continue
-        if pipeline == "full":
+        if pipeline == "pasted":
+            rgb = paste_into_photo(rgb, rng)
+        if pipeline != "chip":
             faces = predictor.detect(rgb, max_faces=1)
             if not faces:
                 yield None

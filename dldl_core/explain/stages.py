@@ -1,47 +1,47 @@
 """Age-stage analysis: what the network looks at in infants, children, teenagers, adults and seniors.
 
-Faces are grouped by their true age into ``STAGES``; per stage the CAMs are averaged in the aligned frame (over
-the mean face of that stage), and region occlusion, the share of CAM mass per region and the paper's strip
-protocol are averaged. Only aggregates are kept: no individual face leaves this module, and a stage's mean face
-is drawn only when it averages at least ``MIN_FACES_FOR_MEAN_FACE`` faces.
+Faces are grouped by their true age into the paper's ``AGE_STAGES`` (dldl_core.maths.age_groups); per stage the
+CAMs are averaged in the aligned frame (over the mean face of that stage), and region occlusion, the share of CAM
+mass per region and the paper's strip protocol are averaged. Only aggregates are kept: no individual face leaves this
+module, and a stage's mean face is drawn only when it averages at least ``MIN_FACES_FOR_MEAN_FACE`` faces.
 """
 from __future__ import annotations
 
 import csv
 import json
-import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from dldl_core.explain import render
 from dldl_core.explain.cam import compute_cam, method_name
 from dldl_core.explain.explainer import Explainer
 from dldl_core.explain.forward import readout
 from dldl_core.explain.occlusion import region_occlusion, strip_occlusion
-from dldl_core.explain.regions import REGION_NAMES, FaceRegions, face_regions, template_keypoints
-from dldl_core.explain.samples import FaceSample, describe_weights, load_faces, select_rows, weights_record
+from dldl_core.explain.regions import REGION_NAMES, FaceRegions, face_regions
+from dldl_core.explain.samples import (
+    FaceSample,
+    describe_weights,
+    has_split_column,
+    load_faces,
+    select_rows,
+    weights_record,
+)
 from dldl_core.explain.targets import parse_target
+from dldl_core.markdown import markdown_table
+from dldl_core.maths.age_groups import AGE_STAGES, age_stage, group_names
+from dldl_core.models.preprocess import template_points
 
-# (name, first age, first age of the next stage)
-STAGES: tuple[tuple[str, float, float], ...] = (
-    ("0-3", 0, 4), ("4-12", 4, 13), ("13-19", 13, 20), ("20-39", 20, 40), ("40-59", 40, 60), ("60+", 60, math.inf))
 MIN_FACES_FOR_MEAN_FACE = 20  # fewer faces would make a stage's mean face too close to an individual
 MAP_SIZE = 100  # side of the averaged maps, in pixels of the aligned frame
 # What the seven horizontal strips cover on an aligned chip (eyes at about 0.3 of the height, mouth at 0.72).
 STRIP_NAMES = ("forehead", "brows", "eyes", "nose", "upper lip", "mouth", "chin")
-
-
-def age_stage(age: float) -> str:
-    """The stage name of an age."""
-    for name, lo, hi in STAGES:
-        if lo <= age < hi:
-            return name
-    raise ValueError(f"age {age} is in no stage")
 
 
 def cam_mass(cam: np.ndarray, regions: FaceRegions) -> dict[str, float]:
@@ -179,41 +179,47 @@ def analyse_stages(explainer: Explainer, data: str | os.PathLike, manifest: str 
         limit: at most this many faces per stage, drawn at random (seeded).
         method: CAM method.
         targets: CAM target specs, one mean map each (``predicted``: the bin of each face's estimate).
-        pipeline: ``chip`` (images are aligned crops) or ``full`` (detect and align each photo).
-        seed: seeds the per-stage draw.
+        pipeline: ``chip`` (images are aligned crops), ``full`` (detect and align each photo) or ``pasted`` (paste
+            each crop into a random photo first; dldl_core.explain.samples.load_faces).
+        seed: seeds the per-stage draw (and the photos of ``pasted``).
         progress: show a progress bar.
     """
     method = method_name(method)
     targets = tuple(targets)
     if not targets:
         raise ValueError("at least one CAM target is needed")
-    support = explainer.support
     for t in targets:  # a bad spec fails before any work
-        parse_target(t, support, float(support[0]))
+        parse_target(t, explainer.support, float(explainer.support[0]))
+    if split is not None and not has_split_column(manifest):
+        split = None  # a manifest of file,age: all its rows (the result says split None)
     rows = select_rows(manifest, data, split, limit, age_stage, seed)
     result = StageAnalysis(method, targets, weights_record(explainer.predictor.weights), split, pipeline,
-                           {name: StageAccumulator(name, targets) for name, _, _ in STAGES},
+                           {name: StageAccumulator(name, targets) for name in group_names(AGE_STAGES)},
                            template=explainer.preprocess.template)
-    size = explainer.input_size
-    faces: Iterable[FaceSample | None] = load_faces(explainer.predictor, data, rows, pipeline)
+    faces: Iterable[FaceSample | None] = load_faces(explainer.predictor, data, rows, pipeline, seed)
     for face in tqdm(faces, total=len(rows), desc="stages", disable=not progress):
         if face is None:
             result.skipped += 1
-            continue
-        chip_size = face.chip.shape[0]
-        if face.keypoints is None:
-            result.template_fallbacks += 1
-        keypoints = face.keypoints if face.keypoints is not None else template_keypoints(
-            explainer.preprocess.template, chip_size)
-        regions = face_regions(keypoints, chip_size)
-        x = explainer.input(face.chip)
-        age = float(readout(explainer.model, x)[0][0])
-        cams = {t: cv2.resize(compute_cam(explainer.model, x, parse_target(t, support, age), method)[0],
-                              (chip_size, chip_size), interpolation=cv2.INTER_LINEAR) for t in targets}
-        deltas = region_occlusion(explainer.model, x, regions.resized(size), regions.names, explainer.fill)
-        base, strips = strip_occlusion(explainer.model, x, fill=explainer.fill)
-        result.stages[age_stage(face.age)].add(face, age, cams, regions, deltas, float(base[0]), strips[0])
+        else:
+            _add_face(result, explainer, face)
     return result
+
+
+def _add_face(result: StageAnalysis, explainer: Explainer, face: FaceSample) -> None:
+    """Explain one face (its CAMs, region and strip occlusion) into its stage's accumulator."""
+    support, size, chip_size = explainer.support, explainer.input_size, face.chip.shape[0]
+    if face.keypoints is None:
+        result.template_fallbacks += 1
+    keypoints = face.keypoints if face.keypoints is not None else template_points(
+        explainer.preprocess.template, chip_size)
+    regions = face_regions(keypoints, chip_size)
+    x = explainer.input(face.chip)
+    age = float(readout(explainer.model, x)[0][0])
+    cams = {t: cv2.resize(compute_cam(explainer.model, x, parse_target(t, support, age), result.method)[0],
+                          (chip_size, chip_size), interpolation=cv2.INTER_LINEAR) for t in result.targets}
+    deltas = region_occlusion(explainer.model, x, regions.resized(size), regions.names, explainer.fill)
+    base, strips = strip_occlusion(explainer.model, x, fill=explainer.fill)
+    result.stages[age_stage(face.age)].add(face, age, cams, regions, deltas, float(base[0]), strips[0])
 
 
 def write_stage_report(analysis: StageAnalysis, out: str | os.PathLike) -> dict[str, str]:
@@ -225,7 +231,7 @@ def write_stage_report(analysis: StageAnalysis, out: str | os.PathLike) -> dict[
              "markdown": out / "stages.md"}
     stage_figure(analysis).savefig(paths["figure"], dpi=110)
     paths["json"].write_text(json.dumps(analysis.to_json(), indent=2, allow_nan=False) + "\n")
-    paths["markdown"].write_text(stage_tables(analysis))
+    paths["markdown"].write_text(stage_markdown_tables(analysis))
     with open(paths["csv"], "w", newline="") as f:
         writer = csv.writer(f)
         columns = ("delta_age", "abs_delta_age", "delta_mae", "area")
@@ -237,31 +243,28 @@ def write_stage_report(analysis: StageAnalysis, out: str | os.PathLike) -> dict[
     return {k: str(v) for k, v in paths.items()}
 
 
-def stage_tables(analysis: StageAnalysis) -> str:
+def stage_markdown_tables(analysis: StageAnalysis) -> str:
     """The analysis as Markdown tables: per stage the change of MAE per region and per strip, and where each
     target's CAM mass lies (share of mass / share of area, 1 = no preference)."""
     data = analysis.to_json()
-    stages = {k: v for k, v in data["stages"].items() if v["n"]}
-    head = "| region | " + " | ".join(f"{k} (n={v['n']})" for k, v in stages.items()) + " |"
-    rule = "|---|" + "---|" * len(stages)
-    lines = [f"Weights {describe_weights(data['weights'])}; split {data['split'] or 'all'}, {data['faces']} faces, "
-             f"{data['method']}.",
-             "", "Change of MAE (years, +- 1 standard error) when a region is filled with the mean colour (no flip):",
-             "", head, rule]
-    lines += [f"| {r} | " + " | ".join(f"{v['regions'][r]['delta_mae']:+.2f} +- {v['regions'][r]['delta_mae_se']:.2f}"
-                                       for v in stages.values()) + " |" for r in REGION_NAMES]
-    lines += ["", "Change of MAE (years, +- 1 standard error) per horizontal strip of the paper's protocol (flip "
-              "averaged):", "", head.replace("| region |", "| strip |"), rule]
-    lines += [f"| {i + 1} {name} | " + " | ".join(
-        f"{v['strips']['delta_mae'][i]:+.2f} +- {v['strips']['delta_mae_se'][i]:.2f}" for v in stages.values()) + " |"
-        for i, name in enumerate(STRIP_NAMES)]
+    stages = [v for v in data["stages"].values() if v["n"]]
+    columns = [f"{k} (n={v['n']})" for k, v in data["stages"].items() if v["n"]]
+    regions = [[r, *(f"{v['regions'][r]['delta_mae']:+.2f} +- {v['regions'][r]['delta_mae_se']:.2f}" for v in stages)]
+               for r in REGION_NAMES]
+    strips = [[f"{i + 1} {name}", *(f"{v['strips']['delta_mae'][i]:+.2f} +- {v['strips']['delta_mae_se'][i]:.2f}"
+                                    for v in stages)] for i, name in enumerate(STRIP_NAMES)]
+    parts = [(f"Weights {describe_weights(data['weights'])}; split {data['split'] or 'all'}, {data['faces']} faces, "
+              f"{data['method']}."),
+             "Change of MAE (years, +- 1 standard error) when a region is filled with the mean colour (no flip):",
+             markdown_table(["region", *columns], regions),
+             "Change of MAE (years, +- 1 standard error) per horizontal strip of the paper's protocol (flip averaged):",
+             markdown_table(["strip", *columns], strips)]
     for t in data["targets"]:
-        lines += ["", f"CAM mass per region for target `{t}`, relative to the region's area (1 = as much as its area):",
-                  "", head, rule]
-        lines += [f"| {r} | " + " | ".join(
-            f"{v['cam_mass'][t][r] / max(v['regions'][r]['area'], 1e-9):.2f}" for v in stages.values()) + " |"
-            for r in REGION_NAMES]
-    return "\n".join(lines) + "\n"
+        mass = [[r, *(f"{v['cam_mass'][t][r] / max(v['regions'][r]['area'], 1e-9):.2f}" for v in stages)]
+                for r in REGION_NAMES]
+        parts += [f"CAM mass per region for target `{t}`, relative to the region's area (1 = as much as its area):",
+                  markdown_table(["region", *columns], mass)]
+    return "\n\n".join(parts) + "\n"
 
 
 TARGET_LABELS = {"expected": "pushes older", "older": "pushes older", "younger": "pushes younger",
@@ -274,45 +277,56 @@ def stage_figure(analysis: StageAnalysis):
     and the paper's horizontal-strip protocol (change of MAE per strip, flip averaged)."""
     from matplotlib.figure import Figure
 
-    from dldl_core.explain import render
-
-    names = [name for name, _, _ in STAGES]
+    names = group_names(AGE_STAGES)
     rows = len(analysis.targets) + 2
     fig = Figure(figsize=(2.1 * len(names) + 0.4, 2.1 * rows + 0.3), layout="constrained")
     axes = fig.subplots(rows, len(names))
     side = 2 * MAP_SIZE
-    grey = np.full((side, side, 3), 128, np.uint8)
-
-    def upsized(face: np.ndarray | None) -> np.ndarray | None:
-        return None if face is None else cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
-
-    overall = upsized(analysis.mean_face())
-    backdrop = overall if overall is not None else grey
-    template = face_regions(template_keypoints(analysis.template, side), side)
+    overall = _upsized(analysis.mean_face(), side)
+    backdrop = overall if overall is not None else np.full((side, side, 3), 128, np.uint8)
+    template = face_regions(template_points(analysis.template, side), side)
     summaries = analysis.to_json()["stages"]
     region_max = max((abs(row["delta_mae"]) for s in summaries.values() for row in s["regions"].values()),
                      default=0.0) or 1.0
     strip_max = max((abs(v) for s in summaries.values() for v in s["strips"]["delta_mae"]), default=0.0) or 1.0
     for col, name in enumerate(names):
-        summary = summaries[name]
-        face = upsized(analysis.mean_face(name))
-        face = face if face is not None else backdrop
-        for row, target in enumerate(analysis.targets):
-            ax = axes[row, col]
-            cam = cv2.resize(analysis.mean_cam(name, target).astype(np.float32), (side, side))
-            ax.imshow(render.heat_overlay(face, cam) if summary["n"] else face)
-            if row == 0:
-                ax.set_title(f"{name}  (n={summary['n']})", fontsize=9)
-        values = {r: row["delta_mae"] for r, row in summary["regions"].items()}
+        face = _upsized(analysis.mean_face(name), side)
+        _draw_mean_cams(axes[:-2, col], analysis, name, face if face is not None else backdrop, summaries[name]["n"])
+        values = {r: row["delta_mae"] for r, row in summaries[name]["regions"].items()}
         axes[-2, col].imshow(render.region_overlay(backdrop, template.labels, template.names, values, region_max))
-        ax = axes[-1, col]
-        strips = summary["strips"]["delta_mae"]
-        ax.barh(np.arange(len(strips)), strips, color=["#b2182b" if v > 0 else "#2166ac" for v in strips])
-        ax.set_ylim(len(strips) - 0.5, -0.5)
-        ax.set_xlim(-strip_max * 1.1, strip_max * 1.1)
-        ax.axvline(0, color="k", linewidth=0.5)
-        ax.set_yticks(np.arange(len(strips)), STRIP_NAMES if col == 0 else [""] * len(strips), fontsize=7)
-        ax.tick_params(axis="x", labelsize=7)
+        _draw_strip_changes(axes[-1, col], summaries[name]["strips"]["delta_mae"], strip_max, labelled=col == 0)
+    _label_rows(axes, analysis, region_max)
+    fig.suptitle(f"Per age stage: mean maps over the stage's mean face, and occlusion ({analysis.split or 'all'} "
+                 f"split, {sum(s['n'] for s in summaries.values())} faces)", fontsize=9)
+    return fig
+
+
+def _upsized(face: np.ndarray | None, side: int) -> np.ndarray | None:
+    return None if face is None else cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+
+
+def _draw_mean_cams(axes: Any, analysis: StageAnalysis, name: str, face: np.ndarray, n: int) -> None:
+    """One stage's mean CAM per target over ``face``, one axis each, the first titled with the stage."""
+    side = face.shape[0]
+    for row, (ax, target) in enumerate(zip(axes, analysis.targets)):
+        cam = cv2.resize(analysis.mean_cam(name, target).astype(np.float32), (side, side))
+        ax.imshow(render.heat_overlay(face, cam) if n else face)
+        if row == 0:
+            ax.set_title(f"{name}  (n={n})", fontsize=9)
+
+
+def _draw_strip_changes(ax: Any, strips: list[float], strip_max: float, labelled: bool) -> None:
+    """The change of MAE per horizontal strip as bars, red up and blue down, on a symmetric axis."""
+    ax.barh(np.arange(len(strips)), strips, color=["#b2182b" if v > 0 else "#2166ac" for v in strips])
+    ax.set_ylim(len(strips) - 0.5, -0.5)
+    ax.set_xlim(-strip_max * 1.1, strip_max * 1.1)
+    ax.axvline(0, color="k", linewidth=0.5)
+    ax.set_yticks(np.arange(len(strips)), STRIP_NAMES if labelled else [""] * len(strips), fontsize=7)
+    ax.tick_params(axis="x", labelsize=7)
+
+
+def _label_rows(axes: Any, analysis: StageAnalysis, region_max: float) -> None:
+    """Bare image axes (all rows but the strips), and what each row shows on the first column."""
     for ax in axes[:-1].ravel():
         ax.set_xticks([])
         ax.set_yticks([])
@@ -322,6 +336,3 @@ def stage_figure(analysis: StageAnalysis):
     labels += [f"regions: change of MAE\n(red up, blue down; max {region_max:.1f} y)", "strips: change of MAE (y)"]
     for ax, label in zip(axes[:, 0], labels):
         ax.set_ylabel(label, fontsize=8)
-    fig.suptitle(f"Per age stage: mean maps over the stage's mean face, and occlusion ({analysis.split or 'all'} "
-                 f"split, {sum(s['n'] for s in summaries.values())} faces)", fontsize=9)
-    return fig

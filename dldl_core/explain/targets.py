@@ -11,7 +11,7 @@ its targets. ``parse_target`` turns a user's spec into one:
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

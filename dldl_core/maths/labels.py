@@ -38,10 +38,15 @@ def expectation(probs: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
     return probs @ support.to(probs.dtype)
 
 
+def variance(probs: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+    """(B, K) -> (B,) sum_k p_k (l_k - mean)^2, smooth everywhere (the Mean-Variance loss penalises it)."""
+    mean = expectation(probs, support).unsqueeze(1)  # (B, 1)
+    return (probs * (support.to(probs.dtype) - mean) ** 2).sum(1)
+
+
 def standard_deviation(probs: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
-    """(B, K) -> (B,) sqrt(sum_k p_k (l_k - mean)^2)."""
-    mean = expectation(probs, support).unsqueeze(1)
-    return (probs * (support.to(probs.dtype) - mean) ** 2).sum(1).clamp_min(0).sqrt()
+    """(B, K) -> (B,) sqrt(variance)."""
+    return variance(probs, support).clamp_min(0).sqrt()
 
 
 def cdf(probs: torch.Tensor) -> torch.Tensor:
@@ -99,12 +104,6 @@ def one_hot_distribution(age: torch.Tensor, support: torch.Tensor) -> torch.Tens
     age = torch.as_tensor(age, dtype=support.dtype).reshape(-1, 1)  # (B, 1)
     index = (support.reshape(1, -1) - age).abs().argmin(dim=1)  # (B,)
     return torch.nn.functional.one_hot(index, support.numel()).to(support.dtype)
-
-
-def variance(probs: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
-    """(B, K) -> (B,) sum_k p_k (l_k - mean)^2, smooth everywhere (the Mean-Variance loss penalises it)."""
-    mean = expectation(probs, support).unsqueeze(1)
-    return (probs * (support.to(probs.dtype) - mean) ** 2).sum(1)
 
 
 def ranking_expectation(rank_probs: torch.Tensor, support: torch.Tensor) -> torch.Tensor:

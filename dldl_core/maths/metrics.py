@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-AGE_BANDS: tuple[tuple[str, float, float], ...] = (
-    ("0-12", 0, 13), ("13-19", 13, 20), ("20-39", 20, 40), ("40-59", 40, 60), ("60-79", 60, 80), ("80+", 80, np.inf))
+from dldl_core.maths.age_groups import AGE_BANDS, age_band, group_names
 
 
 def mae(pred: np.ndarray, true: np.ndarray) -> float:
@@ -44,14 +43,8 @@ def group_table(pred: np.ndarray, true: np.ndarray, groups: np.ndarray) -> dict[
     return table
 
 
-def age_band(age: float) -> str:
-    for name, lo, hi in AGE_BANDS:
-        if lo <= age < hi:
-            return name
-    return AGE_BANDS[0][0]
-
-
 def per_band(pred: np.ndarray, true: np.ndarray) -> dict[str, dict[str, float]]:
-    """MAE and bias per age band of the true age, bands in order; an empty band has n = 0 and None for the rest."""
+    """MAE and bias per age band of the true age (dldl_core.maths.age_groups.AGE_BANDS), bands in order; an empty
+    band has n = 0 and None for the rest. A negative or non-finite true age is a ValueError."""
     table = group_table(pred, true, np.array([age_band(a) for a in np.asarray(true)]))
-    return {name: table.get(name, {"n": 0, "mae": None, "bias": None}) for name, _, _ in AGE_BANDS}
+    return {name: table.get(name, {"n": 0, "mae": None, "bias": None}) for name in group_names(AGE_BANDS)}

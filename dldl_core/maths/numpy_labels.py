@@ -13,10 +13,15 @@ def expectation(probs: np.ndarray, support: np.ndarray) -> np.ndarray:
     return probs @ support.astype(probs.dtype)
 
 
-def standard_deviation(probs: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """(B, K) -> (B,) sqrt(sum_k p_k (l_k - mean)^2)."""
+def variance(probs: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """(B, K) -> (B,) sum_k p_k (l_k - mean)^2."""
     mean = expectation(probs, support)[:, None]  # (B, 1)
-    return np.sqrt(np.clip((probs * (support.astype(probs.dtype) - mean) ** 2).sum(1), 0, None))
+    return (probs * (support.astype(probs.dtype) - mean) ** 2).sum(1)
+
+
+def standard_deviation(probs: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """(B, K) -> (B,) sqrt(variance)."""
+    return np.sqrt(np.clip(variance(probs, support), 0, None))
 
 
 def quantile(probs: np.ndarray, support: np.ndarray, q: float) -> np.ndarray:

@@ -9,8 +9,9 @@ parameter-free expectation layer that holds the age support as a buffer.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from dldl_core.models.registry import AgeNetWeights
 
 # VGG-16 "D" at full width; "M" is a 2x2 max-pool.
-VGG16_D: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+VGG16_D: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+                                  512, 512, 512, "M")
 
 ARCH_WIDTHS: dict[str, float] = {"thin_age_net": 0.5, "tiny_age_net": 0.25}
 ARCH_ALIASES: dict[str, str] = {"thin": "thin_age_net", "tiny": "tiny_age_net"}
@@ -48,7 +50,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -6,8 +6,8 @@ A new objective registers itself with ``@register("name")`` and the trainer neve
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

@@ -1,9 +1,10 @@
 """The shipped networks as typed entries, in the manner of torchvision's weights enums: ``AgeNetWeights.THIN``.
 
-Each entry names its file and carries what ``scripts/pin_weights.py`` pinned from it (dldl_core/models/pinned_weights.py):
-the sha256 of the tensor file, of its ONNX graph and of the sidecar's prediction-defining part (config, support,
-preprocessing, objective), the input size, the preprocessing, the metrics and the licence. The pins live in code, so
-a shipped file altered together with its sidecar is still refused. Everything here runs without torch.
+Each entry names its file and carries what ``scripts/pin_weights.py`` pinned from it
+(dldl_core/models/pinned_weights.py): the sha256 of the tensor file, of its ONNX graph and of the sidecar's
+prediction-defining part (config, support, preprocessing, objective), the input size, the preprocessing, the metrics
+and the licence. The pins live in code, so a shipped file altered together with its sidecar is still refused.
+Everything here runs without torch.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dldl_core.models.pinned_weights import DETECTOR_SHA256, PINS
 from dldl_core.models.sidecar import WeightsError, prediction_sha256, sha256_of
 
 REPIN_HINT = "if the shipped files were replaced on purpose, run python scripts/pin_weights.py"
+WEIGHTS_VARIABLE = "DLDL_WEIGHTS"  # the environment variable that overrides the default weights
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,17 @@ def shipped_entry(path: str | os.PathLike) -> AgeNetWeights | None:
     return next((m for m in AgeNetWeights if m.value.path.resolve() == resolved), None)
 
 
+def weights_from_environment() -> str | None:
+    """The weights that the ``DLDL_WEIGHTS`` environment variable names (a shipped network's name or a file), or
+    None when it is unset or empty: every default choice of weights (CLI, app, benchmarks, notebooks) reads it here."""
+    return os.environ.get(WEIGHTS_VARIABLE, "").strip() or None
+
+
 def resolve(spec: str | os.PathLike | AgeNetWeights | None) -> tuple[Path, AgeNetWeights | None]:
     """(the weights file, its shipped entry or None) of a name, an entry, a path, or None for ``DLDL_WEIGHTS`` and
     then the default. A name wins over a file of the same name in the working folder; write ``./thin`` for that."""
     if spec is None or spec == "":
-        spec = os.environ.get("DLDL_WEIGHTS") or AgeNetWeights.DEFAULT
+        spec = weights_from_environment() or AgeNetWeights.DEFAULT
     if isinstance(spec, AgeNetWeights):
         return spec.value.path, spec
     if isinstance(spec, str) and (named := lookup(spec)) is not None:

@@ -1,9 +1,9 @@
 """Weights as typed objects: a safetensors file plus a JSON sidecar that rebuilds everything around it.
 
-The sidecar (``<name>.json`` beside ``<name>.safetensors``, dldl_core/models/sidecar.py) carries the model config, the age
-support, the preprocessing (input size, mean/std, alignment template), the objective, the training recipe, the
-metrics, the licence and the sha256 of the tensor file. Loading verifies the hash first and never unpickles anything;
-a shipped network (``--weights thin``, ``Weights.THIN``) is also checked against the hashes pinned in code
+The sidecar (``<name>.json`` beside ``<name>.safetensors``, dldl_core/models/sidecar.py) carries the model config,
+the age support, the preprocessing (input size, mean/std, alignment template), the objective, the training recipe,
+the metrics, the licence and the sha256 of the tensor file. Loading verifies the hash first and never unpickles
+anything; a shipped network (``--weights thin``, ``Weights.THIN``) is also checked against the hashes pinned in code
 (dldl_core/models/registry.py), so it cannot be altered together with its sidecar.
 """
 from __future__ import annotations
@@ -31,7 +31,6 @@ from dldl_core.models.sidecar import (
     update_sidecar,  # noqa: F401 - re-exported for the callers from before sidecar.py
 )
 
-WEIGHTS_DIR = assets.WEIGHTS_DIR
 DEFAULT_WEIGHTS = AgeNetWeights.DEFAULT.path  # the shipped default; DLDL_WEIGHTS overrides it
 UTKFACE_LICENSE = ("Trained on UTKFace, which its authors provide for non-commercial research purposes only; "
                    "the copyright of the images belongs to their original owners. These weights inherit that "
@@ -63,9 +62,10 @@ def is_default_weights(path: str | os.PathLike) -> bool:
     return Path(path).resolve() == DEFAULT_WEIGHTS.resolve()
 
 
-def shipped_weights(folder: str | os.PathLike = WEIGHTS_DIR) -> list[Path]:
-    """The weights files in ``folder`` that have a sidecar, the default first, then by name."""
-    found = sorted(p for p in Path(folder).glob("*.safetensors") if sidecar_path(p).is_file())
+def shipped_weights(folder: str | os.PathLike | None = None) -> list[Path]:
+    """The weights files in ``folder`` (default: the shipped files' folder, dldl_core.assets.WEIGHTS_DIR) that have
+    a sidecar, the default first, then by name."""
+    found = sorted(p for p in Path(folder or assets.WEIGHTS_DIR).glob("*.safetensors") if sidecar_path(p).is_file())
     return sorted(found, key=lambda p: not is_default_weights(p))
 
 
@@ -121,7 +121,7 @@ def load_weights(weights: str | os.PathLike | AgeNetWeights | None = None, devic
     try:
         state = load_file(str(path))
         model.load_state_dict(state)
-    except Exception as err:  # safetensors raises its own error types
+    except Exception as err:  # noqa: BLE001 - safetensors raises its own error types
         raise WeightsError(f"{path} could not be loaded into {config.arch} ({err})") from None
     model.to(device).eval()
     # The file's own name: the sidecar's "file" is the name it was saved under and goes stale when the pair is copied.

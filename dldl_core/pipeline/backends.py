@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-BACKENDS = ("torch", "onnxruntime", "auto")
+from dldl_core.pipeline.predictors import BACKENDS  # the names, kept where the torch-free CLI can read them
+
 PARITY_TOLERANCE = 1e-4  # largest difference of the head outputs accepted between onnxruntime and torch
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,8 @@ class TorchNetwork:
 
 
 def onnxruntime_session(model: str | bytes, threads: int | None = None):
-    """A CPU onnxruntime session of an ONNX file or its bytes (dldl_core.pipeline.onnx_session) with ``threads`` intra-op
-    threads, default: torch's thread count."""
+    """A CPU onnxruntime session of an ONNX file or its bytes (dldl_core.pipeline.onnx_session) with ``threads``
+    intra-op threads, default: torch's thread count."""
     from dldl_core.pipeline.onnx_session import onnxruntime_session as session
 
     return session(model, threads or torch.get_num_threads())
@@ -93,7 +94,7 @@ def create_network(model: nn.Module, input_size: int, backend: str = "torch",
         gap = parity_gap(network, torch_network, input_size)
         if gap > PARITY_TOLERANCE:
             raise RuntimeError(f"its output differs from torch's by {gap:.2g}")
-    except Exception as err:  # ImportError, an export failure, a parity failure: torch still works
+    except Exception as err:  # noqa: BLE001 - ImportError, an export failure, a parity failure: torch still works
         if backend == "onnxruntime":
             raise ValueError(f"the onnxruntime backend cannot be used: {err}") from None
         log.info("prediction runs on torch: onnxruntime cannot be used (%s)", err)

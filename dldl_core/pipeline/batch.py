@@ -4,8 +4,9 @@ time, so memory stays flat however many images there are. No torch: the torch-fr
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -16,7 +17,7 @@ LOOKAHEAD_PER_WORKER = 2  # decoded images waiting per decoding thread
 
 
 class PhotoPredictor(Protocol):
-    """What batch prediction needs of a predictor (dldl_core.pipeline.predictor or dldl_core.pipeline.onnx_predictor)."""
+    """What batch prediction needs of a predictor (pipeline.predictor's or pipeline.onnx_predictor's)."""
 
     def predict_rgb(self, rgb: np.ndarray) -> list[FacePrediction]: ...
 

@@ -11,24 +11,22 @@ import os
 import sys
 import threading
 import weakref
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Self
 
 import cv2
 import numpy as np
 
 from dldl_core.assets import DETECTOR_MODEL
+from dldl_core.models.preprocess import template_points
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: warnings and errors only
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
 ALIGN_POINTS = 4  # eyes, nose, mouth: the ears are often hidden
-# Median keypoints of UTKFace training chips (200x200), as fractions of the chip; the weights' sidecar carries
-# the template measured for them, this is only the fall-back for weights that have none.
-DEFAULT_TEMPLATE: tuple[tuple[float, float], ...] = (
-    (0.2858, 0.2996), (0.6958, 0.2897), (0.486, 0.5193), (0.4924, 0.7235), (0.0833, 0.3862), (0.909, 0.3703))
 DETECTION_PAD = 0.25  # second try on an image padded by this fraction of its size, for faces that fill the frame
 # The detector sees the whole image at 128x128, where the faces of a group photo are a few pixels wide: an image
 # whose longer side is at least TILE_MIN_SIDE is also searched in TILE_GRID x TILE_GRID overlapping tiles, each half
@@ -57,7 +55,7 @@ def native_stderr_silenced():
     misaligned), which no logging setting reaches, and a CLI error must stay one clear line. Re-entrant and shared
     by threads: the first to enter redirects, the last to leave restores, so concurrent detections cannot leave
     stderr silenced. Python's own stderr writes in that window (a few milliseconds) are lost too."""
-    global _silence_depth, _saved_stderr_fd
+    global _silence_depth, _saved_stderr_fd  # noqa: PLW0603 - one process-wide file descriptor 2, one state
     with _silence_lock:
         if _silence_depth == 0:
             try:
@@ -114,7 +112,7 @@ class FaceDetector:
         self._finalizer = weakref.finalize(self, _close_detector, self._detector)
         self._detect_once(np.zeros((64, 64, 3), np.uint8))  # the first call loads the runtime: not on a request
 
-    def __enter__(self) -> "FaceDetector":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -172,8 +170,8 @@ class FaceDetector:
             for tx in (round(i * step_x) for i in range(TILE_GRID)):
                 for f in self._detect_once(rgb[ty:ty + th, tx:tx + tw]):
                     x0, y0, x1, y1 = f.box
-                    cut = (x0 <= 1 < tx or y0 <= 1 < ty or x1 >= tw - 1 and tx + tw < w or
-                           y1 >= th - 1 and ty + th < h)
+                    cut = (x0 <= 1 < tx or y0 <= 1 < ty or (x1 >= tw - 1 and tx + tw < w) or
+                           (y1 >= th - 1 and ty + th < h))
                     box = (x0 + tx, y0 + ty, x1 + tx, y1 + ty)
                     if cut or any(_overlap(box, k.box) > 0.3 for k in kept):
                         continue
@@ -222,7 +220,7 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def alignment_matrix(keypoints: np.ndarray, template: Sequence[Sequence[float]] | None = None,
                      chip_size: int = 200) -> np.ndarray:
     """(2, 3) image -> chip similarity that puts the eyes, nose and mouth of (6, 2) ``keypoints`` on the template."""
-    template = np.asarray(template or DEFAULT_TEMPLATE, np.float64) * chip_size
+    template = template_points(template, chip_size)
     return similarity_transform(keypoints[:ALIGN_POINTS], template[:ALIGN_POINTS])
 
 
@@ -308,6 +306,65 @@ def chip_to_image(values: np.ndarray, matrix: np.ndarray, image_shape: tuple[int
     h, w = image_shape[:2]
     return cv2.warpAffine(values, cv2.invertAffineTransform(matrix), (w, h), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+@dataclass(frozen=True)
+class ChipFootprint:
+    """Where an aligned chip lies on its photo: its corners, and the box of photo pixels its warp back can touch."""
+
+    corners: np.ndarray  # (4, 2) the chip's corners on the photo: top-left, top-right, bottom-right, bottom-left
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 excluded), clipped to the photo; never empty
+    matrix: np.ndarray  # (2, 3) box -> chip: the photo -> chip matrix with the box's top-left pixel as origin
+    chip_size: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(h, w) of the box."""
+        x0, y0, x1, y1 = self.box
+        return y1 - y0, x1 - x0
+
+    def crop(self, image: np.ndarray) -> np.ndarray:
+        """The box's pixels of ``image`` (a view)."""
+        x0, y0, x1, y1 = self.box
+        return image[y0:y1, x0:x1]
+
+    def to_box(self, values: np.ndarray) -> np.ndarray:
+        """A (C, C[, ch]) array in the chip frame warped onto the box (zeros where the chip does not reach)."""
+        return chip_to_image(values, self.matrix, self.shape)
+
+    def coverage(self) -> np.ndarray:
+        """(h, w) float32 in [0, 1]: how much of each box pixel the chip covers (1 inside, 0 outside)."""
+        return self.to_box(np.ones((self.chip_size, self.chip_size), np.float32))
+
+    def paste(self, image: np.ndarray, box_pixels: np.ndarray) -> np.ndarray:
+        """A copy of ``image`` with the box replaced by ``box_pixels``."""
+        out = image.copy()
+        self.crop(out)[...] = box_pixels
+        return out
+
+
+def chip_footprint(matrix: np.ndarray, chip_size: int, image_shape: tuple[int, ...]) -> ChipFootprint:
+    """The footprint on an (H, W[, ...]) photo of the chip that the (2, 3) photo -> chip ``matrix`` makes.
+
+    Drawing a map of the chip on the photo changes only this box, so overlays warp and blend there instead of over
+    the whole frame. The box holds every pixel that a bilinear warp back from the chip can reach: the chip's square
+    and one chip pixel around it. A chip wholly outside the photo gets the photo's top-left pixel, which it does not
+    touch.
+    """
+    matrix = np.asarray(matrix, np.float64)
+    inverse = cv2.invertAffineTransform(matrix)
+    corners = np.array([[0, 0], [chip_size, 0], [chip_size, chip_size], [0, chip_size]], np.float64)
+    corners = corners @ inverse[:, :2].T + inverse[:, 2]  # (4, 2) on the photo
+    reach = np.array([[-1, -1], [chip_size, -1], [chip_size, chip_size], [-1, chip_size]], np.float64)
+    reach = reach @ inverse[:, :2].T + inverse[:, 2]  # (4, 2) the bilinear warp's support on the photo
+    h, w = image_shape[:2]
+    x0, y0 = (int(np.clip(np.floor(v), 0, m)) for v, m in zip(reach.min(0), (w, h)))
+    x1, y1 = (int(np.clip(np.floor(v) + 1, 0, m)) for v, m in zip(reach.max(0), (w, h)))
+    if x1 <= x0 or y1 <= y0:
+        x0, y0, x1, y1 = 0, 0, 1, 1
+    shifted = matrix.copy()
+    shifted[:, 2] += shifted[:, :2] @ np.array([x0, y0], np.float64)
+    return ChipFootprint(corners, (x0, y0, x1, y1), shifted, chip_size)
 
 
 def derive_template(images: Iterable[np.ndarray], detector: FaceDetector) -> tuple[tuple[float, float], ...]:

@@ -2,11 +2,11 @@
 prediction and the app."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -28,7 +28,7 @@ class AgeEstimate:
     distribution_mirrored: torch.Tensor | None = None
 
 
-@lru_cache(maxsize=None)
+@cache
 def bf16_is_fast(device: torch.device) -> bool:
     """bf16 pays on CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX); on an AVX2-only CPU it is emulated
     and measured about 10x slower than fp32 for these networks."""

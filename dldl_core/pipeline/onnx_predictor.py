@@ -4,8 +4,8 @@ onnxruntime, and the read-outs in numpy (dldl_core.maths.numpy_labels).
 This is what ``dldl predict`` runs for a shipped network on the CPU: importing torch takes longer than the whole
 prediction of a photo. The graph is the one ``dldl export`` writes (normalised faces -> distribution), shipped beside
 the weights and checked against the sha256 pinned for it; the results are the torch predictor's
-(dldl_core.pipeline.predictor.Predictor) up to the rounding of the chip's resize (Pillow's antialiased bilinear, within one
-grey level of torchvision's).
+(dldl_core.pipeline.predictor.Predictor) up to the rounding of the chip's resize (Pillow's antialiased bilinear,
+within one grey level of torchvision's).
 """
 from __future__ import annotations
 

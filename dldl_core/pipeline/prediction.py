@@ -5,12 +5,18 @@ Plain dataclasses over numpy arrays, shared by the torch predictor (dldl_core.pi
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
+
+
+def finite(value: float | None, digits: int) -> float | None:
+    """``value`` rounded to ``digits`` places, or None (JSON null, an empty CSV cell) when missing, NaN or infinite."""
+    return round(float(value), digits) if value is not None and math.isfinite(value) else None
 
 
 @dataclass
@@ -34,12 +40,11 @@ class FacePrediction:
     confirmation: float | None = None  # the detector's score on the second, upright look at the face
 
     def to_json(self) -> dict[str, Any]:
-        return {"box": [round(float(v), 1) for v in self.box], "score": round(self.score, 4),
-                "confirmation": None if self.confirmation is None else round(self.confirmation, 4),
-                "age": round(self.age, 2), "std": round(self.std, 2),
-                "interval90": [round(float(v), 2) for v in self.interval90],
-                "support": [float(v) for v in self.support],
-                "distribution": None if self.distribution is None else [round(float(v), 6) for v in self.distribution]}
+        """Plain JSON values; what a network cannot give (std and interval without a distribution) is None."""
+        return {"box": [finite(v, 1) for v in self.box], "score": finite(self.score, 4),
+                "confirmation": finite(self.confirmation, 4), "age": finite(self.age, 2), "std": finite(self.std, 2),
+                "interval90": [finite(v, 2) for v in self.interval90], "support": [float(v) for v in self.support],
+                "distribution": None if self.distribution is None else [finite(v, 6) for v in self.distribution]}
 
 
 @dataclass
@@ -60,7 +65,7 @@ class PhotoPipeline:
     find_faces), ``predict_faces(faces, tta)`` (its network) and a ``detector``; shared by the torch and the
     torch-free predictor. A context manager that closes the detector."""
 
-    def __enter__(self) -> "PhotoPipeline":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,23 +12,24 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from dldl_core.pipeline.prediction import ImagePrediction
+from dldl_core.pipeline.prediction import ImagePrediction, finite
 
 CSV_COLUMNS = ("path", "face", "x0", "y0", "x1", "y1", "score", "confirmation", "age", "std", "lo90", "hi90", "error")
 NO_FACE = 0  # the face column of the one row of an image without a face
 
 
 def csv_rows(result: ImagePrediction) -> list[list[Any]]:
-    """The CSV rows of one image: one per face, or one with the error, or one with face 0 when no face was found."""
+    """The CSV rows of one image: one per face, or one with the error, or one with face 0 when no face was found.
+    A value the network cannot give (std and interval without a distribution) is an empty cell."""
     if result.error is not None:
         return [[result.path, *[""] * (len(CSV_COLUMNS) - 2), result.error]]
     if not result.faces:
         return [[result.path, NO_FACE, *[""] * (len(CSV_COLUMNS) - 2)]]
-    return [[result.path, i + 1, *(round(v, 1) for v in face.box), round(face.score, 4),
-             "" if face.confirmation is None else round(face.confirmation, 4), round(face.age, 2), round(face.std, 2),
-             *(round(v, 2) for v in face.interval90), ""] for i, face in enumerate(result.faces)]
+    return [[result.path, i + 1, *(finite(v, 1) for v in face.box), finite(face.score, 4),
+             finite(face.confirmation, 4), finite(face.age, 2), finite(face.std, 2),
+             *(finite(v, 2) for v in face.interval90), ""] for i, face in enumerate(result.faces)]
 
 
 def csv_text(rows: list[list[Any]]) -> str:
@@ -38,7 +39,7 @@ def csv_text(rows: list[list[Any]]) -> str:
 
 
 def jsonl_text(result: ImagePrediction) -> str:
-    return json.dumps(result.to_json()) + "\n"
+    return json.dumps(result.to_json(), allow_nan=False) + "\n"
 
 
 def complete_lines(path: Path) -> str:
@@ -110,7 +111,7 @@ class PredictionFiles:
             return None
         if resume and self.done:
             return open(path, "a", newline="")
-        f = open(path, "w", newline="")
+        f = open(path, "w", newline="")  # noqa: SIM115 - held open for the run, closed by close()
         f.write(header)
         return f
 
@@ -128,7 +129,7 @@ class PredictionFiles:
             if f:
                 f.close()
 
-    def __enter__(self) -> "PredictionFiles":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import torch
 
-from dldl_core.data.datasets import resize_transform
 from dldl_core.maths import labels
 from dldl_core.models.objectives import get_objective
+from dldl_core.models.preprocess import resize_transform
 from dldl_core.models.registry import AgeNetWeights, verified_detector_model
 from dldl_core.models.weights import Weights, load_weights
 from dldl_core.pipeline.backends import create_network
@@ -27,8 +27,8 @@ class Predictor(PhotoPipeline):
         None for the shipped default. ``backend``: where the network runs, ``torch``, ``onnxruntime`` (CPU) or
         ``auto`` (dldl_core.pipeline.backends).
         ``min_face_confidence``: the detector's score a candidate needs on the whole image; ``min_confirmation``: the
-        score it needs on the second, upright look that also re-aligns it (dldl_core.pipeline.face.confirm_face); 0 skips
-        that look."""
+        score it needs on the second, upright look that also re-aligns it (dldl_core.pipeline.face.confirm_face); 0
+        skips that look."""
         self.device = pick_device(device)
         self.weights = weights if isinstance(weights, Weights) else load_weights(weights, self.device)
         self.model = self.weights.model.to(self.device).to(memory_format=torch.channels_last).eval()

@@ -1,6 +1,6 @@
-"""Which predictor runs ``dldl predict``: the torch-free one (dldl_core.pipeline.onnx_predictor) for a shipped network on the
-CPU, where onnxruntime is installed; torch (dldl_core.pipeline.predictor) for a user's own weights, ``--device cuda``,
-``--backend torch``, or when onnxruntime is missing."""
+"""Which predictor runs ``dldl predict``: the torch-free one (dldl_core.pipeline.onnx_predictor) for a shipped
+network on the CPU, where onnxruntime is installed; torch (dldl_core.pipeline.predictor) for a user's own weights,
+``--device cuda``, ``--backend torch``, or when onnxruntime is missing."""
 from __future__ import annotations
 
 import logging
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from dldl_core.pipeline.onnx_predictor import OnnxPredictor
     from dldl_core.pipeline.predictor import Predictor
 
-BACKENDS = ("auto", "onnxruntime", "torch")
+BACKENDS = ("auto", "onnxruntime", "torch")  # where the network runs (dldl_core.pipeline.backends)
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ images are added to a folder between an interrupted run and its resumption.
 from __future__ import annotations
 
 import zlib
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from dldl_core.ui.tracking import FaceTracker, Track
 
 # Heat map of one face in its aligned chip's frame, values in [0, 1].
 CamFunction = Callable[[FacePrediction], np.ndarray]
-STAGES = ("detect_align", "model", "track", "cam", "draw", "total")
+LATENCY_STAGES = ("detect_align", "model", "track", "cam", "draw", "total")
 
 
 @dataclass
@@ -116,8 +116,8 @@ class LiveProcessor:
         with self._stats_lock:
             times = list(self._times)
             fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
-            return LiveStats(fps, self._frames, {k: self._latency[k] for k in STAGES if k in self._latency},
-                             list(self._tracks))
+            latency = {k: self._latency[k] for k in LATENCY_STAGES if k in self._latency}
+            return LiveStats(fps, self._frames, latency, list(self._tracks))
 
     def reset(self) -> None:
         """Forget tracks and statistics (a new stream)."""

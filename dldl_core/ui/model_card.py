@@ -251,8 +251,10 @@ def stage_report_weights(report: dict[str, Any], path: str | os.PathLike) -> str
             f"not the network in use: its maps and tables describe that network.")
 
 
-def stage_tables(report: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, dict[str, float]]]]:
-    """A stage report (``StageAnalysis.to_json()``) -> one summary row per stage, and per measure
+def stage_report_tables(report: dict[str, Any]
+                        ) -> tuple[list[dict[str, Any]], dict[str, dict[str, dict[str, float]]]]:
+    """The Age stages page's tables of a stage report (``StageAnalysis.to_json()``; its Markdown tables are
+    dldl_core.explain.stages.stage_markdown_tables): one summary row per stage, and per measure
     (``delta_age``, ``abs_delta_age``, ``cam_mass``) a {region: {stage: value}} table."""
     stages = report.get("stages", {})
     rows = [{"stage": name, "faces": s.get("n", 0), "mean true age": round(s.get("true_age_mean", 0.0), 1),

@@ -5,12 +5,12 @@ a model output.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from dldl_core.pipeline.predictor import FacePrediction
+from dldl_core.pipeline.prediction import FacePrediction
 
 BLUE, ORANGE, GREEN, RED, GREY = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#7f7f7f"
 

@@ -6,9 +6,10 @@ The formulas live in ``labels`` and ``objectives``; this module only arranges th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Literal, Sequence
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -102,10 +103,12 @@ class FaceSet:
         return len(self.ages)
 
 
-def load_faces(image_dir: str | os.PathLike, manifest: str | os.PathLike, limit: int = 300, input_size: int = 32,
-               val_fraction: float = 0.25, seed: int = 0) -> FaceSet:
-    """A random sample of ``limit`` readable faces of a manifest, resized to ``input_size``, of which
-    ``val_fraction`` are held out: drawn from the manifest's val split where it has one, else from the sample."""
+def load_face_set(image_dir: str | os.PathLike, manifest: str | os.PathLike, limit: int = 300, input_size: int = 32,
+                  val_fraction: float = 0.25, seed: int = 0) -> FaceSet:
+    """A random sample of ``limit`` readable faces of a manifest, resized to ``input_size`` as a ``FaceSet`` for a
+    short training, of which ``val_fraction`` are held out: drawn from the manifest's val split where it has one,
+    else from the sample. (The aligned, labelled faces of the explanations are dldl_core.explain.samples.load_faces.)
+    """
     samples = read_manifest(manifest, image_dir).samples
     if not samples:
         raise ValueError(f"{manifest}: no usable rows")

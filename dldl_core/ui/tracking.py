@@ -9,12 +9,13 @@ that is not seen for ``max_missed`` frames is dropped.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from dldl_core.pipeline.predictor import FacePrediction
+from dldl_core.maths import numpy_labels
+from dldl_core.pipeline.prediction import FacePrediction
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
@@ -64,10 +65,9 @@ class Track:
 
 
 def distribution_stats(distribution: np.ndarray, support: np.ndarray) -> tuple[float, float]:
-    """(K,) probabilities over a (K,) support -> (expectation, standard deviation)."""
-    p = distribution / max(float(distribution.sum()), 1e-12)
-    mean = float(p @ support)
-    return mean, float(np.sqrt(max(float(p @ (support - mean) ** 2), 0.0)))
+    """(K,) probabilities (normalised here) over a (K,) support -> (expectation, standard deviation)."""
+    p = (distribution / max(float(distribution.sum()), 1e-12))[None]  # (1, K)
+    return float(numpy_labels.expectation(p, support)[0]), float(numpy_labels.standard_deviation(p, support)[0])
 
 
 class FaceTracker:
