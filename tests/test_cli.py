@@ -126,7 +126,7 @@ def test_predict_without_a_distribution_writes_null_never_nan(capsys, tmp_path, 
 def test_printed_json_turns_nan_infinities_and_numpy_values_into_json():
     import numpy as np
 
-    from dldl_core.cli.main import json_ready
+    from dldl_core.cli.common import json_ready
 
     data = {"a": float("nan"), "b": [np.float32(np.inf), -np.inf, 1.5], "c": np.array([[1, 2]]),
             "d": (np.float64(2.25), None, "x"), "e": np.int64(3), "f": np.bool_(True)}

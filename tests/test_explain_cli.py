@@ -109,3 +109,17 @@ def test_faithfulness_command(capsys, tmp_path, photo_folder, random_weights):
     assert set(data["methods"]) == {"gradcam", "eigencam"}
     assert data["methods"]["gradcam"]["n"] == 2 and "road_combined" in data["methods"]["gradcam"]
     assert (tmp_path / "faithfulness.png").is_file() and (tmp_path / "faithfulness.json").is_file()
+
+
+def test_faithfulness_on_a_manifest_without_a_split_column_uses_every_row(capsys, tmp_path, photo_folder,
+                                                                          random_weights):
+    folder, manifest = photo_folder
+    plain = tmp_path / "file_age.csv"
+    plain.write_text("".join(",".join(line.split(",")[:2]) + "\n" for line in manifest.read_text().splitlines()))
+    code, out, err = run(capsys, "faithfulness", "--data", folder, "--manifest", plain, "--limit", "3",
+                         "--methods", "gradcam", "--road-faces", "1", "--steps", "4", "--pipeline", "full",
+                         "--out", tmp_path / "out", "--weights", random_weights, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["split"] is None and data["methods"]["gradcam"]["n"] == 3  # split 'val' alone holds two rows
+    assert "has no split column: all its rows are used" in err

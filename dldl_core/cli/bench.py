@@ -1,12 +1,11 @@
-"""Sub-commands ``bench`` (speed on this machine, docs/performance.md) and ``export`` (the network as ONNX or
-TorchScript, what the benchmark compares torch with): thin wrappers over dldl_core.bench and dldl_core.models.export."""
+"""``dldl bench``: every stage of the pipeline timed on this machine."""
 from __future__ import annotations
 
 import argparse
 import os
 from typing import Any
 
-from dldl_core.cli.main import arguments, command, print_json
+from dldl_core.cli.common import Command, print_json
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -72,10 +71,6 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError("--manifest is used by the peer comparison; add --peer")
 
 
-@command("bench", "Time every stage of the pipeline on this machine (decode, detection, alignment, the network at "
-                  "two sizes and batches, flip-TTA, Grad-CAM, region occlusion, the Live frame loop), FLOPs against "
-                  "the measured matrix-multiply peak, torch against onnxruntime, and optionally a peer.")
-@arguments(_bench_args)
 def bench_command(args: argparse.Namespace) -> int:
     import torch
 
@@ -113,24 +108,10 @@ def bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", default=None,
-                   help="a shipped network (thin, tiny) or a .safetensors file; default: thin")
-    p.add_argument("--format", required=True, help="onnx or torchscript")
-    p.add_argument("--out", required=True, help="output file (.onnx; .pt or .ts); a JSON sidecar is written beside")
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-
-@command("export", "Export the network (normalised input -> age distribution, dynamic batch) as ONNX or TorchScript, "
-                   "with a JSON sidecar of its preprocessing and age support.")
-@arguments(_export_args)
-def export_command(args: argparse.Namespace) -> int:
-    from dldl_core.models.export import check_target, export, sidecar_path
-
-    out = check_target(args.format, args.out)  # a bad format or path fails before the weights load
-    path = export(args.weights, args.format, out)
-    if args.json:
-        print_json({"format": args.format, "out": str(path), "sidecar": str(sidecar_path(path))})
-    else:
-        print(f"wrote {path} and {sidecar_path(path)}")
-    return 0
+COMMANDS = (
+    Command("bench",
+            'Time every stage of the pipeline on this machine (decode, detection, alignment, the network at two '
+            'sizes and batches, flip-TTA, Grad-CAM, region occlusion, the Live frame loop), FLOPs against the '
+            'measured matrix-multiply peak, torch against onnxruntime, and optionally a peer.',
+            _bench_args, bench_command),
+)

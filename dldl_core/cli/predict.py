@@ -1,37 +1,11 @@
-"""Sub-commands of the ``dldl`` CLI; each is a thin wrapper over a library function."""
+"""``dldl predict`` and ``dldl evaluate``: estimates for photos and folders, and their accuracy on a labelled
+manifest."""
 from __future__ import annotations
 
 import argparse
 
-from dldl_core.cli.main import arguments, command, print_json
+from dldl_core.cli.common import Command, print_json
 from dldl_core.evaluation.evaluate import PIPELINES
-
-
-def _train_args(p: argparse.ArgumentParser) -> None:
-    from dldl_core.training.cli_options import add_config_arguments  # imports no torch
-
-    add_config_arguments(p)
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint next to --out")
-    p.add_argument("--allow-config-change", action="store_true",
-                   help="with --resume: continue although options that can change the result differ from the "
-                        "checkpoint's (a larger --epochs, --workers, --device, --progress and the cache are always "
-                        "allowed)")
-
-
-@command("train", "Train ThinAgeNet or TinyAgeNet on a manifest of face images.")
-@arguments(_train_args)
-def train_command(args: argparse.Namespace) -> int:
-    from dldl_core.training.cli_options import config_from_args
-    from dldl_core.training.trainer import train
-
-    if args.input_size % 32:
-        raise ValueError(f"--input-size must be a multiple of 32, got {args.input_size}")
-    if not args.out.endswith(".safetensors"):
-        raise ValueError("--out must name a .safetensors file")
-    path = train(config_from_args(args), resume=args.resume, allow_config_change=args.allow_config_change)
-    print(f"weights written to {path}")
-    return 0
-
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -82,8 +56,6 @@ def expand_images(paths: list[str]):
             yield raw
 
 
-@command("predict", "Estimate the age of every face in images or folders of images.")
-@arguments(_predict_args)
 def predict_command(args: argparse.Namespace) -> int:
     import json
     import math
@@ -145,8 +117,6 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     _weights_args(p)
 
 
-@command("evaluate", "Measure MAE, CS@5 and per-band errors on a labelled manifest.")
-@arguments(_evaluate_args)
 def evaluate_command(args: argparse.Namespace) -> int:
     from dldl_core.evaluation.evaluate import evaluate
     from dldl_core.pipeline.predictor import Predictor
@@ -165,26 +135,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _app_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--address", default="127.0.0.1", help="where the server listens (0.0.0.0: every interface)")
-
-
-@command("app", "Serve the Streamlit app (needs the app extra: pip install 'dldl_core[app]').")
-@arguments(_app_args)
-def app_command(args: argparse.Namespace) -> int:
-    import importlib.util
-    import os
-    import sys
-
-    from dldl_core.assets import APP_MAIN
-
-    if importlib.util.find_spec("streamlit") is None:
-        raise ValueError("the app needs the app extra: pip install 'dldl_core[app]'")
-    if not APP_MAIN.is_file():
-        raise FileNotFoundError(f"the app's entry {APP_MAIN} is missing from this installation")
-    sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(APP_MAIN), "--server.address",
-                              args.address, "--server.port", str(args.port), "--server.headless", "true",
-                              "--browser.gatherUsageStats", "false"])  # Streamlit takes over the process
-    return 0  # not reached
+COMMANDS = (
+    Command("predict",
+            'Estimate the age of every face in images or folders of images.',
+            _predict_args, predict_command),
+    Command("evaluate",
+            'Measure MAE, CS@5 and per-band errors on a labelled manifest.',
+            _evaluate_args, evaluate_command),
+)

@@ -1,11 +1,12 @@
-"""Sub-commands ``explain``, ``stages`` and ``faithfulness``: thin wrappers over dldl_core.explain."""
+"""``dldl explain``, ``dldl stages`` and ``dldl faithfulness``: explanations of one photo, averaged per age
+stage, and measured."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from dldl_core.cli.main import arguments, command, print_json
+from dldl_core.cli.common import Command, print_json
 from dldl_core.evaluation.evaluate import PIPELINES
 from dldl_core.explain.methods import CAM_METHOD_NAMES
 
@@ -39,9 +40,6 @@ def _predictor(args: argparse.Namespace):
     return predictor
 
 
-@command("explain", "Explain the age estimate of each face in a photo: CAM, occlusion and face regions. "
-                    "Exit 0 on success, 1 when no face is found, 2 on a user error.")
-@arguments(_explain_args)
 def explain_command(args: argparse.Namespace) -> int:
     from PIL import Image
 
@@ -108,22 +106,17 @@ def _stages_args(p: argparse.ArgumentParser) -> None:
     _dataset_args(p)
 
 
-@command("stages", "Average CAMs, region occlusion and the paper's strip occlusion per age stage "
-                   "(0-3, 4-12, 13-19, 20-39, 40-59, 60+); writes stages.png, .json, .csv and .md (tables).")
-@arguments(_stages_args)
 def stages_command(args: argparse.Namespace) -> int:
     from dldl_core.explain.explainer import Explainer
     from dldl_core.explain.stages import DEFAULT_TARGETS, analyse_stages, write_stage_report
 
+    split = _split(args)
     with _predictor(args) as predictor:
-        analysis = analyse_stages(Explainer(predictor), args.data, args.manifest, _split(args.split), args.limit,
+        analysis = analyse_stages(Explainer(predictor), args.data, args.manifest, split, args.limit,
                                   args.method, tuple(args.target or DEFAULT_TARGETS), args.pipeline, args.seed,
                                   progress=not args.json)
     files = write_stage_report(analysis, args.out)
     data = {**analysis.to_json(), "files": files}
-    if _split(args.split) is not None and analysis.split is None:
-        print(f"{args.manifest} has no split column: all its rows are used, not only split {args.split!r}.",
-              file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print_json(data)
         return 0
@@ -146,9 +139,6 @@ def _faithfulness_args(p: argparse.ArgumentParser) -> None:
     _dataset_args(p)
 
 
-@command("faithfulness", "Deletion / insertion AUCs (map order vs random order) and ROAD scores per CAM method; "
-                         "writes faithfulness.png, .json and .md (the table).")
-@arguments(_faithfulness_args)
 def faithfulness_command(args: argparse.Namespace) -> int:
     import json
 
@@ -168,10 +158,11 @@ def faithfulness_command(args: argparse.Namespace) -> int:
     methods = [method_name(m) for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise ValueError("--methods names no method")
+    split = _split(args)
     with _predictor(args) as predictor:
         explainer = Explainer(predictor)
         target = parse_target(args.target, explainer.support)
-        rows = select_rows(args.manifest, args.data, _split(args.split), args.limit, lambda age: "all", args.seed)
+        rows = select_rows(args.manifest, args.data, split, args.limit, lambda age: "all", args.seed)
         faces = (f for f in load_faces(predictor, args.data, rows, args.pipeline, args.seed) if f is not None)
         inputs = (explainer.input(f.chip) for f in tqdm(faces, total=len(rows), desc="faithfulness",
                                                           disable=args.json))
@@ -186,7 +177,7 @@ def faithfulness_command(args: argparse.Namespace) -> int:
     files = {name: str(out / f"faithfulness.{ext}") for name, ext in (("figure", "png"), ("json", "json"),
                                                                       ("markdown", "md"))}
     faithfulness_figure(report).savefig(files["figure"], dpi=110)
-    data = {"weights": weights, "target": args.target, "split": _split(args.split), "pipeline": args.pipeline,
+    data = {"weights": weights, "target": args.target, "split": split, "pipeline": args.pipeline,
             "methods": report, "files": files}
     Path(files["json"]).write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
     Path(files["markdown"]).write_text(faithfulness_table(data))
@@ -199,5 +190,30 @@ def faithfulness_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _split(split: str | None) -> str | None:
-    return None if split in (None, "", "all") else split
+def _split(args: argparse.Namespace) -> str | None:
+    """The manifest split to read: None for ``all``, and for a manifest without a split column (said in one line)."""
+    split = None if args.split in (None, "", "all") else args.split
+    if split is not None:
+        from dldl_core.explain.samples import has_split_column
+
+        if not has_split_column(args.manifest):
+            print(f"{args.manifest} has no split column: all its rows are used, not only split {split!r}.",
+                  file=sys.stderr if args.json else sys.stdout)
+            return None
+    return split
+
+
+COMMANDS = (
+    Command("explain",
+            'Explain the age estimate of each face in a photo: CAM, occlusion and face regions. Exit 0 on '
+            'success, 1 when no face is found, 2 on a user error.',
+            _explain_args, explain_command),
+    Command("stages",
+            "Average CAMs, region occlusion and the paper's strip occlusion per age stage (0-3, 4-12, 13-19, "
+            '20-39, 40-59, 60+); writes stages.png, .json, .csv and .md (tables).',
+            _stages_args, stages_command),
+    Command("faithfulness",
+            'Deletion / insertion AUCs (map order vs random order) and ROAD scores per CAM method; writes '
+            'faithfulness.png, .json and .md (the table).',
+            _faithfulness_args, faithfulness_command),
+)
