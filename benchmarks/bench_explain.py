@@ -68,6 +68,38 @@ def untrained_weights(input_size: int, folder: Path) -> Path:
     return save_weights(model, folder / "untrained_tiny.safetensors", Preprocess(input_size=input_size), "dldl_v2")
 
 
+def time_explanations(predictor: Predictor, methods: list[str], repeat: int) -> tuple[dict, object]:
+    """Median, min and CPU milliseconds of every explanation step on Grace Hopper's face; and the sliding window."""
+    from matplotlib import cbook
+
+    rgb = load_rgb(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    face = predictor.predict_rgb(rgb)[0]
+    explainer = Explainer(predictor)
+    regions = explainer.regions(face)
+    figures: dict[str, dict[str, float]] = {}
+    for method in methods:
+        reps = max(2, repeat // 5) if method == "scorecam" else repeat
+        figures[f"cam {method}"] = timed(lambda m=method: explainer.cam(face, m, "expected"), reps)
+    figures["cam gradcam contrast"] = timed(lambda: explainer.cam(face, "gradcam", "contrast:30,60"), repeat)
+    figures["regions geometry"] = timed(lambda: explainer.regions(face), repeat)
+    figures["region occlusion"] = timed(lambda: explainer.region_deltas(face, regions), repeat)
+    figures["sliding window"] = timed(lambda: explainer.occlusion(face), max(3, repeat // 3))
+    figures["explain, no sliding window"] = timed(
+        lambda: explainer.explain(face, "gradcam", image=rgb, sliding=False), repeat)
+    figures["explain, all"] = timed(lambda: explainer.explain(face, "gradcam", image=rgb), max(3, repeat // 3))
+    return figures, explainer.occlusion(face)
+
+
+def print_table(result: dict) -> None:
+    print(f"{result['weights']}, input {result['input_size']} px, {result['threads']} threads, "
+          f"load average {result['load_average']}")
+    for name, f in result["figures"].items():
+        goal = GOALS_MS.get(name)
+        verdict = "" if goal is None else f"  goal <= {goal:.0f} ms: {'met' if f['median_ms'] <= goal else 'MISSED'}"
+        print(f"  {name:<28} median {f['median_ms']:8.1f} ms   min {f['min_ms']:8.1f} ms   cpu {f['cpu_ms']:8.1f} ms"
+              f"{verdict}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="weights to time; default: DLDL_WEIGHTS or the shipped file")
@@ -79,32 +111,12 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-
-    from matplotlib import cbook
-
     chosen = None if args.untrained else args.weights or weights_from_environment() or (
         str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.is_file() else None)
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(chosen) if chosen else untrained_weights(args.input_size, Path(tmp))
         with Predictor(weights, device="cpu") as predictor:
-            rgb = load_rgb(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-            face = predictor.predict_rgb(rgb)[0]
-            explainer = Explainer(predictor)
-            regions = explainer.regions(face)
-            figures: dict[str, dict[str, float]] = {}
-            for method in args.methods.split(","):
-                reps = max(2, args.repeat // 5) if method == "scorecam" else args.repeat
-                figures[f"cam {method}"] = timed(lambda m=method: explainer.cam(face, m, "expected"), reps)
-            figures["cam gradcam contrast"] = timed(lambda: explainer.cam(face, "gradcam", "contrast:30,60"),
-                                                    args.repeat)
-            figures["regions geometry"] = timed(lambda: explainer.regions(face), args.repeat)
-            figures["region occlusion"] = timed(lambda: explainer.region_deltas(face, regions), args.repeat)
-            figures["sliding window"] = timed(lambda: explainer.occlusion(face), max(3, args.repeat // 3))
-            figures["explain, no sliding window"] = timed(
-                lambda: explainer.explain(face, "gradcam", image=rgb, sliding=False), args.repeat)
-            figures["explain, all"] = timed(lambda: explainer.explain(face, "gradcam", image=rgb),
-                                            max(3, args.repeat // 3))
-            windows = explainer.occlusion(face)
+            figures, windows = time_explanations(predictor, args.methods.split(","), args.repeat)
     result = {
         "weights": chosen or f"untrained TinyAgeNet at {args.input_size} px",
         "input_size": predictor.preprocess.input_size, "threads": args.threads, "repeat": args.repeat,
@@ -116,16 +128,9 @@ def main() -> int:
     }
     if args.json:
         print(json.dumps(result, indent=2))
-        return 0
-    print(f"{result['weights']}, input {result['input_size']} px, {args.threads} threads, "
-          f"load average {result['load_average']}")
-    for name, f in result["figures"].items():
-        goal = GOALS_MS.get(name)
-        verdict = "" if goal is None else f"  goal <= {goal:.0f} ms: {'met' if f['median_ms'] <= goal else 'MISSED'}"
-        print(f"  {name:<28} median {f['median_ms']:8.1f} ms   min {f['min_ms']:8.1f} ms   cpu {f['cpu_ms']:8.1f} ms"
-              f"{verdict}")
+    else:
+        print_table(result)
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

