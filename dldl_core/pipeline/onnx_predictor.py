@@ -16,7 +16,7 @@ from dldl_core.maths import numpy_labels
 from dldl_core.models.preprocess import Preprocess
 from dldl_core.models.registry import AgeNetWeights, verified_detector_model, verify_pinned
 from dldl_core.models.sidecar import WeightsError, read_sidecar
-from dldl_core.pipeline.face import MIN_CONFIRMATION, Face, FaceDetector, find_faces
+from dldl_core.pipeline.face import MIN_CONFIRMATION, Face, FaceDetector
 from dldl_core.pipeline.onnx_session import onnxruntime_session
 from dldl_core.pipeline.prediction import FacePrediction, PhotoPipeline
 
@@ -66,11 +66,6 @@ class OnnxPredictor(PhotoPipeline):
         if tta:
             x = np.concatenate([x, x[..., ::-1]])  # (2B, 3, S, S): the mirrors flip the width axis
         return self.session.run(None, {self._input: np.ascontiguousarray(x)})[0].astype(np.float32)
-
-    def detect(self, rgb: np.ndarray, max_faces: int | None = None) -> list[Face]:
-        """The faces of an image, largest first, aligned and confirmed (dldl_core.pipeline.face.find_faces)."""
-        return find_faces(rgb, self.detector, self.preprocess.template, self.preprocess.chip_size, max_faces,
-                          self.min_confirmation)
 
     def predict_faces(self, faces: list[Face], tta: bool | None = None) -> list[FacePrediction]:
         if not faces:

@@ -61,8 +61,8 @@ class ImagePrediction:
 
 
 class PhotoPipeline:
-    """Photos and frames -> predictions, for a predictor that has ``detect(rgb, max_faces)`` (dldl_core.pipeline.face's
-    find_faces), ``predict_faces(faces, tta)`` (its network) and a ``detector``; shared by the torch and the
+    """Photos and frames -> predictions, for a predictor that has a ``detector``, a ``preprocess`` (its template and
+    chip size), a ``min_confirmation`` and ``predict_faces(faces, tta)`` (its network); shared by the torch and the
     torch-free predictor. A context manager that closes the detector."""
 
     def __enter__(self) -> Self:
@@ -73,6 +73,13 @@ class PhotoPipeline:
 
     def close(self) -> None:
         self.detector.close()
+
+    def detect(self, rgb: np.ndarray, max_faces: int | None = None) -> list:
+        """The faces of an image (dldl_core.pipeline.face.Face), largest first, aligned and confirmed."""
+        from dldl_core.pipeline.face import find_faces
+
+        return find_faces(rgb, self.detector, self.preprocess.template, self.preprocess.chip_size, max_faces,
+                          self.min_confirmation)
 
     def predict_rgb(self, rgb: np.ndarray, tta: bool | None = None, max_faces: int | None = None,
                     timings: dict[str, float] | None = None) -> list[FacePrediction]:

@@ -12,7 +12,7 @@ from dldl_core.models.preprocess import resize_transform
 from dldl_core.models.registry import AgeNetWeights, verified_detector_model
 from dldl_core.models.weights import Weights, load_weights
 from dldl_core.pipeline.backends import create_network
-from dldl_core.pipeline.face import MIN_CONFIRMATION, Face, FaceDetector, find_faces
+from dldl_core.pipeline.face import MIN_CONFIRMATION, Face, FaceDetector
 from dldl_core.pipeline.inference import AgeEstimate, estimate, pick_device
 from dldl_core.pipeline.prediction import FacePrediction, ImagePrediction, PhotoPipeline  # noqa: F401  (re-exported)
 
@@ -51,11 +51,6 @@ class Predictor(PhotoPipeline):
     def estimate_chips(self, chips: list[np.ndarray], tta: bool | None = None) -> AgeEstimate:
         return estimate(self.model, self.to_input(chips), self.preprocess, self.objective,
                         tta=self.tta if tta is None else tta, network=self.network)
-
-    def detect(self, rgb: np.ndarray, max_faces: int | None = None) -> list[Face]:
-        """The faces of an image, largest first, aligned and confirmed (dldl_core.pipeline.face.find_faces)."""
-        return find_faces(rgb, self.detector, self.preprocess.template, self.preprocess.chip_size, max_faces,
-                          self.min_confirmation)
 
     def predict_faces(self, faces: list[Face], tta: bool | None = None) -> list[FacePrediction]:
         if not faces:
