@@ -91,3 +91,6 @@ def photo_folder(tmp_path_factory, grace_hopper_path, astronaut_path) -> tuple[P
     manifest = folder / "manifest.csv"
     manifest.write_text("\n".join(rows) + "\n")
     return folder, manifest
+
+
+from browser_support import playwright, server  # noqa: E402, F401 - the browser tests' shared fixtures
