@@ -5,7 +5,9 @@ Heavy objects are created once per process with ``st.cache_resource``; everythin
 """
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -122,3 +124,22 @@ def _load_explainer(path: str):
 def get_explainer():
     """The shared explainer (its own copy of the network and a lock; CAM hooks live only inside each call)."""
     return _load_explainer(str(weights_path()))
+
+
+# What the pages import on first use, loaded once per server process in the background so that the first visit to a
+# page does not wait for them: the explanation engine, the face detector, the plots.
+WARM_MODULES = ("dldl_core.explain.explainer", "dldl_core.pipeline.face", "dldl_core.ui.plots", "dldl_core.ui.analysis",
+                "plotly.graph_objects")
+
+
+def _import_all(names: tuple[str, ...]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+@st.cache_resource(show_spinner=False)
+def start_warm_up() -> threading.Thread:
+    """Start importing ``WARM_MODULES`` in a background thread, once per process; returns the thread."""
+    thread = threading.Thread(target=_import_all, args=(WARM_MODULES,), name="warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -2,11 +2,13 @@
 Chromium, screenshots into ``test-artifacts/``, waiting for Streamlit to settle, and a fake camera's .y4m clip."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -27,12 +29,11 @@ BROWSER_MARKS = [
 ]  # every browser test module: pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="session")
-def server(random_weights, tmp_path_factory, free_port):
-    """``streamlit run app/main.py`` on a free port; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "DLDL_WEIGHTS": str(weights_under_test(random_weights))}
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+@contextlib.contextmanager
+def streamlit_server(weights: Path, port: int, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A fresh ``streamlit run app/main.py`` on ``port`` with DLDL_WEIGHTS = ``weights``; yields its URL once its
+    health check answers, and stops it afterwards."""
+    env = {**os.environ, "DLDL_WEIGHTS": str(weights), **(env or {})}
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.address", "127.0.0.1",
@@ -58,6 +59,14 @@ def server(random_weights, tmp_path_factory, free_port):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(random_weights, tmp_path_factory, free_port):
+    """The app on a free port for the whole test session; yields its URL."""
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with streamlit_server(weights_under_test(random_weights), free_port(), log) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
