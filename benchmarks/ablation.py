@@ -209,8 +209,8 @@ def header(args: argparse.Namespace, results: dict[str, dict]) -> list[str]:
             (f"- Evaluation: the last epoch's network, mean of the image and its mirror, on {first.get('val_images')} "
             f"val faces (\"unique\": without the {first.get('val_images', 0) - first.get('unique_images', 0)} that "
             f"have a byte-identical copy in train). e-error with a fixed sigma of {E_ERROR_SIGMA:g} years."),
-            (f"- {len(results)} trainings, {sum(r['train_s'] for r in results.values()) / 3600:.1f} h of training "
-            f"epochs in all."), ""]
+            (f"- {len(results)} of {len(plan(tuple(args.seeds), args.quick))} trainings finished, "
+             f"{sum(r['train_s'] for r in results.values()) / 3600:.1f} h of training epochs in all."), ""]
 
 
 def render(args: argparse.Namespace, results: dict[str, dict], outputs: dict[str, dict[str, np.ndarray]],
