@@ -106,11 +106,11 @@ def test_tables_pair_rows_by_seed_and_the_report_block_is_replaced_in_place(abla
     assert "| 0, 1, 2 | +1.0" in line and line.count("[+0.9") + line.count("[+1.0") >= 2  # both intervals > 0
     report = tmp_path / "ablation.md"
     report.write_text("# Title\n\nintro\n\n<!-- ablation:begin -->\nold\n<!-- ablation:end -->\n\ncommentary\n")
-    args = Namespace(device="cpu", quick=False, epochs=20, kl_only_epochs=10)
+    args = Namespace(device="cpu", quick=False, epochs=20, kl_only_epochs=10, seeds=[0, 1, 2])
     assert ablation.write_report(report, ablation.render(args, results, outputs, None))
     text = report.read_text()
     assert text.startswith("# Title\n\nintro\n\n") and text.endswith("\n\ncommentary\n") and "old" not in text
-    assert "**Measured results.**" in text and "without the 20 that have" in text
+    assert "**Measured results.**" in text and "without the 20 that have" in text and "6 of 18 trainings" in text
     smoke = ablation.render(Namespace(**{**vars(args), "quick": True}), results, outputs, None)
     assert not ablation.write_report(report, smoke, quick=True)
     assert report.read_text() == text
@@ -120,3 +120,19 @@ def test_tables_pair_rows_by_seed_and_the_report_block_is_replaced_in_place(abla
     assert written.startswith("# Ablation\n\n<!-- ablation:begin smoke -->\n") and "NOT results" in written
     assert ablation.write_report(fresh, ablation.render(args, results, outputs, None))  # measured replaces a smoke run
     assert "NOT results" not in fresh.read_text() and "<!-- ablation:begin -->" in fresh.read_text()
+
+
+def test_the_trained_ranking_figure_correlates_sigmoids_with_one_minus_cdf(ablation, tmp_path):
+    rng = np.random.default_rng(2)
+    true = rng.uniform(1, 90, 40)
+    support = np.arange(117.0)
+    dist = np.exp(-((support[None] - true[:, None]) ** 2) / (2 * 3.0**2))
+    dist /= dist.sum(1, keepdims=True)
+    sigmoids = np.clip(1 - np.cumsum(dist, 1)[:, :-1] + rng.normal(0, 0.02, (40, 116)), 0, 1)
+    outputs = {"ranking_seed0": {"ranking_sigmoids": sigmoids, "true": true},
+               "dldl_seed0": {"distribution": dist, "true": true}}
+    path = tmp_path / "docs" / "figures" / "ranking.png"
+    text = ablation.stats.ranking_figure(outputs, path, tmp_path)
+    r = float(text.split("Pearson r = ")[1].split(" ")[0])
+    assert path.is_file() and 0.99 < r <= 1.0 and "(figures/ranking.png)" in text
+    assert ablation.stats.ranking_figure({"dldl_seed0": outputs["dldl_seed0"]}, path, tmp_path) is None
