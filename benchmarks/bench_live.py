@@ -6,6 +6,11 @@ grace_hopper.jpg) drifting sideways over a plain background, as a webcam would s
     python benchmarks/bench_live.py                      # shipped weights (or DLDL_WEIGHTS), 2 threads, flip-TTA on
     python benchmarks/bench_live.py --weights W.safetensors --threads 2 --frames 300 --json
     python benchmarks/bench_live.py --backend torch          # the network on torch instead of onnxruntime
+    python benchmarks/bench_live.py --gradcam-cost           # the loop without and with the Grad-CAM overlay
+
+``--gradcam-cost`` times the loop without and with the overlay (recomputed every 2nd frame, as on the Live page) in
+alternating blocks of frames, so that other work on the machine slows both alike; its figures are the ones the Live
+page states before the overlay is turned on (dldl_core.ui.live.MEASURED_OVERLAY_COST).
 
 ``cpu_share`` is the process's CPU time over wall time divided by the threads: well below 1 means other processes
 took the CPU and the fps is a lower bound.
@@ -66,7 +71,7 @@ def run(weights: str | None, threads: int, frames: int, warmup: int, tta: bool, 
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for i in range(frames):
         live.process(clip[i % len(clip)])
-        faces += len(live.stats().tracks)
+        faces += len(live.stats().faces)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     stats = live.stats()
     predictor.close()
@@ -81,6 +86,32 @@ def run(weights: str | None, threads: int, frames: int, warmup: int, tta: bool, 
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
 
 
+def gradcam_cost(weights: str | None, threads: int, frames: int, warmup: int, tta: bool, backend: str = "auto",
+                 block: int = 20) -> dict:
+    """The loop without and with the Grad-CAM overlay, in alternating blocks of ``block`` frames each."""
+    torch.set_num_threads(threads)
+    predictor = Predictor(weights, device="cpu", tta=tta, backend=backend)
+    plain, overlay = LiveProcessor(predictor), LiveProcessor(predictor, cam=gradcam_function(predictor), cam_every=2)
+    overlay.cam_enabled = True
+    clip = webcam_frames(60)
+    wall = {"without": 0.0, "with": 0.0}
+    for i in range(warmup):
+        plain.process(clip[i % len(clip)])
+        overlay.process(clip[i % len(clip)])
+    for start in range(0, frames, block):
+        for name, live in (("without", plain), ("with", overlay)):
+            t0 = time.perf_counter()
+            for i in range(start, min(start + block, frames)):
+                live.process(clip[i % len(clip)])
+            wall[name] += time.perf_counter() - t0
+    predictor.close()
+    frame_ms, with_ms = wall["without"] * 1e3 / frames, wall["with"] * 1e3 / frames
+    return {"fps_without": round(1e3 / frame_ms, 1), "fps_with": round(1e3 / with_ms, 1),
+            "frame_ms": round(frame_ms, 1), "cam_ms": round(with_ms - frame_ms, 1),
+            "frames": frames, "threads": threads, "tta": tta, "backend": predictor.network.name,
+            "weights": str(predictor.weights.path.name), "cpu_count": os.cpu_count()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="weights file; default DLDL_WEIGHTS or the shipped weights")
@@ -91,8 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gradcam", action="store_true", help="with the Grad-CAM overlay on the face")
     parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
                         help="where the network runs; auto (the app's choice): onnxruntime when installed")
+    parser.add_argument("--gradcam-cost", action="store_true",
+                        help="time the loop without and with the Grad-CAM overlay, in alternating blocks")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if args.gradcam_cost:
+        cost = gradcam_cost(args.weights, args.threads, args.frames, args.warmup, not args.no_tta, args.backend)
+        print(json.dumps(cost, indent=2) if args.json else
+              f"{cost['fps_without']:.1f} fps without the Grad-CAM overlay, {cost['fps_with']:.1f} fps with it "
+              f"({cost['frame_ms']:.1f} ms a frame plus {cost['cam_ms']:.1f} ms for the overlay); "
+              f"{cost['weights']} on {cost['backend']}, {args.threads} threads, {cost['frames']} frames each")
+        return 0
     result = run(args.weights, args.threads, args.frames, args.warmup, not args.no_tta, args.gradcam, args.backend)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -7,7 +7,17 @@ import pytest
 
 from dldl_core.data.images import load_rgb
 from dldl_core.pipeline.predictor import Predictor
-from dldl_core.ui.live import LATENCY_STAGES, LiveProcessor, gradcam_function
+from dldl_core.ui.live import (
+    LATENCY_STAGES,
+    MEASURED_OVERLAY_COST,
+    RECENT_TRACKS,
+    FaceReading,
+    LiveProcessor,
+    OverlayCost,
+    frame_rate,
+    gradcam_function,
+    track_table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +48,20 @@ def test_frames_are_annotated_and_timed(predictor, frame):
     assert all(ms >= 0 for ms in latency.values()) and latency["model"] > 0 and latency["detect_align"] > 0
     # the stages are consecutive slices of the frame's time, and the averages are linear: they add up to at most it
     assert sum(latency[s] for s in LATENCY_STAGES if s != "total") <= latency["total"] * (1 + 1e-9)
-    assert len(stats.tracks) == 1 and stats.tracks[0]["id"] == 1  # one face, one track across the frames
+    assert len(stats.faces) == 1 and stats.faces[0].track_id == 1  # one face, one track across the frames
+    reading = stats.faces[0]
+    assert reading.interval90[0] < reading.age < reading.interval90[1]
+    assert 0.5 <= reading.score <= 1 and stats.recent == stats.faces
     live.reset()
-    assert live.stats().frames == 0
+    assert live.stats().frames == 0 and live.stats().faces == live.stats().recent == []
+    assert live.tracker.tracks == []
 
 
 def test_no_face_gives_the_frame_back_unchanged(predictor):
     live = LiveProcessor(predictor)
     blank = np.full((480, 640, 3), 50, np.uint8)
     assert (live.process(blank) == blank).all()
-    assert live.stats().tracks == []
+    assert live.stats().faces == []
 
 
 def test_stats_can_be_read_while_frames_are_processed(predictor, frame):
@@ -72,7 +86,7 @@ def test_stats_can_be_read_while_frames_are_processed(predictor, frame):
     assert len(live.tracker.tracks) == 1
 
 
-def test_gradcam_overlay(predictor, frame):
+def test_gradcam_overlay_stays_inside_the_face_box(predictor, frame):
     live = LiveProcessor(predictor, cam=gradcam_function(predictor, "eigencam"), cam_every=2)
     plain = live.process(frame)
     live.cam_enabled = True
@@ -81,7 +95,11 @@ def test_gradcam_overlay(predictor, frame):
     x0, y0, x1, y1 = (int(v) for v in live.tracker.tracks[0].box)
     inside = (with_cam[y0 + 10:y1 - 10, x0 + 10:x1 - 10] != plain[y0 + 10:y1 - 10, x0 + 10:x1 - 10]).mean()
     assert inside > 0.5  # the face region is coloured
-    assert (with_cam[:, :20] == plain[:, :20]).all()  # the background far from the face is not
+    # beside and below the box (past its outline) nothing is, though the chip's footprint reaches there
+    margin = 6
+    assert (with_cam[:, :x0 - margin] == plain[:, :x0 - margin]).all()
+    assert (with_cam[:, x1 + margin:] == plain[:, x1 + margin:]).all()
+    assert (with_cam[y1 + margin:] == plain[y1 + margin:]).all()
 
 
 def test_cam_is_reused_between_frames_and_a_zero_map_draws_nothing(predictor, frame):
@@ -97,3 +115,71 @@ def test_cam_is_reused_between_frames_and_a_zero_map_draws_nothing(predictor, fr
     outs = [live.process(frame) for _ in range(6)]
     assert 2 <= len(calls) <= 3  # every third frame, plus the first one of the track
     assert all((o == plain).all() for o in outs)  # no positive evidence: the frame is not tinted
+
+
+def test_the_detection_threshold_applies_from_the_next_frame(predictor, frame):
+    live = LiveProcessor(predictor)
+    assert live.min_confirmation == predictor.min_confirmation  # the library's default unless set
+    live.process(frame)
+    assert len(live.stats().faces) == 1
+    live.min_confirmation = 1.01  # no face scores above 1 on the second look
+    live.process(frame)
+    assert live.stats().faces == []
+    live.min_confirmation = 0.0  # no second look: the first look's score is shown
+    live.process(frame)
+    (reading,) = live.stats().faces
+    assert live.tracker.tracks[-1].face.confirmation is None and reading.score >= 0.5
+    assert predictor.min_confirmation > 0  # the shared predictor was never changed
+
+
+def test_labels_on_the_video_are_large(predictor, frame):
+    out = LiveProcessor(predictor).process(frame)
+    amber = (out[..., 0] > 200) & (out[..., 1] > 150) & (out[..., 1] < 230) & (out[..., 2] < 80)
+    assert (amber.sum(1) > 100).sum() >= 40  # a wide amber tag (and the box's edges) over 40 rows of 480
+
+
+def test_the_track_table_keeps_the_last_tracks_only():
+    readings = [FaceReading(i, 30.0 + i, 4.04, (25.0, 41.0), 0.953, 31.25, seen=100.0 - i) for i in range(3)]
+    rows = track_table(readings, now=100.2)
+    assert rows[0] == {"track": 0, "age": "30.0 ± 4.0", "90 % interval": "25.0–41.0", "this frame": "31.2",
+                       "score": "0.95", "seen": "now"}
+    assert rows[2]["seen"] == "2 s ago"
+    assert RECENT_TRACKS <= 10
+
+
+def test_the_recent_tracks_are_bounded(predictor, frame):
+    live = LiveProcessor(predictor)
+    for _ in range(RECENT_TRACKS + 3):
+        live.process(frame)
+        live.tracker.tracks = []  # every frame's face becomes a new track
+    recent = live.stats().recent
+    assert len(recent) == RECENT_TRACKS and recent[0].seen >= recent[-1].seen
+
+
+def test_the_overlay_cost_is_measured_by_the_loop(predictor, frame):
+    live = LiveProcessor(predictor, cam=gradcam_function(predictor))
+    live.process(frame)
+    assert live.overlay_cost() is None  # not paid yet: nothing to say from this loop
+    live.cam_enabled = True
+    for _ in range(3):
+        live.process(frame)
+    cost = live.overlay_cost()
+    assert cost.cam_ms > 0 and cost.frame_ms > 0 and cost.fps_with < cost.fps_without
+    live.reset()
+    assert live.overlay_cost() == cost  # a new stream on the same machine costs the same
+
+
+def test_the_overlay_cost_sentence():
+    cost = OverlayCost(frame_ms=20.0, cam_ms=30.0, source="measured here")
+    assert cost.fps_without == 50 and cost.fps_with == 20
+    assert cost.sentence() == ("It adds about 30 ms to each frame's 20 ms: the loop manages at most 20 instead of 50 "
+                               "frames per second (measured here).")
+    stored = MEASURED_OVERLAY_COST
+    assert stored.cam_ms > 0 and stored.fps_with < stored.fps_without and "bench_live.py" in stored.source
+
+
+def test_the_frame_rate_falls_when_frames_stop_coming():
+    times = [10.0 + i / 20 for i in range(21)]  # 20 fps for a second
+    assert frame_rate(times, now=11.0) == 20.0
+    assert frame_rate(times, now=21.0) == 20 / 11  # ten seconds without a frame
+    assert frame_rate(times[:1], now=11.0) == 0.0 and frame_rate([], now=1.0) == 0.0

@@ -95,3 +95,23 @@ def test_face_without_distribution_smooths_the_age():
     g = face((0, 0, 100, 100), 50)
     g.distribution = None
     assert tracker.update([g], now=1.0)[0].age == pytest.approx(40)
+
+
+def test_a_track_reads_its_interval_from_the_smoothed_distribution():
+    tracker = FaceTracker(half_life=1.0)
+    tracker.update([face((0, 0, 100, 100), 30, sigma=2.0)], now=0.0)
+    track = tracker.update([face((0, 0, 100, 100), 50, sigma=2.0)], now=1.0)[0]
+    low, high = track.interval90
+    assert low < 31 and high > 49  # both bumps of the mixture, not the latest frame's (46.7, 53.3)
+    assert (low, high) != track.face.interval90
+    alone = face((0, 0, 100, 100), 40, sigma=3.0)
+    alone.distribution = None
+    assert FaceTracker().update([alone], now=0.0)[0].interval90 == alone.interval90  # nothing smoothed to read
+
+
+def test_a_track_shows_the_second_look_score_when_there_is_one():
+    f = face((0, 0, 100, 100), 30)
+    track = FaceTracker().update([f], now=0.0)[0]
+    assert track.score == 0.9  # the first look's score: the second look was off
+    f.confirmation = 0.97
+    assert track.score == 0.97

@@ -50,6 +50,22 @@ class Track:
     hits: int = 1  # frames in which the track was matched
     missed: int = 0  # consecutive frames without a match
 
+    @property
+    def interval90(self) -> tuple[float, float]:
+        """The central 90 % interval of the smoothed distribution (the latest frame's, for objectives without one)."""
+        if self.distribution is None:
+            return self.face.interval90
+        p = (self.distribution / max(float(self.distribution.sum()), 1e-12))[None]  # (1, K)
+        low, high = numpy_labels.interval(p, self.face.support, 0.9)[0]
+        return float(low), float(high)
+
+    @property
+    def score(self) -> float:
+        """How sure the detector is of this face: its score on the second, upright look, or on the first look
+        when that second look is turned off."""
+        confirmation = self.face.confirmation
+        return float(self.face.score if confirmation is None else confirmation)
+
     def observe(self, face: FacePrediction, now: float, half_life: float) -> None:
         """Mix a new prediction of this face into the smoothed state."""
         w = update_weight(now - self.last_update, half_life)
@@ -88,6 +104,7 @@ class FaceTracker:
         self._next_id = 1
 
     def reset(self) -> None:
+        """Forget every track; the next face starts track 1 again."""
         self.tracks = []
         self._next_id = 1
 
