@@ -23,10 +23,13 @@ pages = [
     st.Page("views/learn.py", title="Learn", icon=":material/school:"),
     st.Page("views/model_card.py", title="Model card", icon=":material/description:"),
 ]
-page = st.navigation(pages)  # drawn before anything heavy is imported: the navigation shows at once
+page = st.navigation(pages)  # drawn first: the navigation shows at once
 
-from resources import sidebar, start_warm_up  # noqa: E402 - imports torch and the network's code
+from resources import sidebar, sidebar_device, start_warm_up  # noqa: E402 - after the navigation
 
 start_warm_up()
 sidebar()
-page.run()
+try:
+    page.run()
+finally:  # also after a page's st.stop()
+    sidebar_device()

@@ -9,15 +9,22 @@ import importlib
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
-import torch
 
-from dldl_core.models.networks import ARCH_NAMES
-from dldl_core.models.registry import resolve, weights_from_environment
-from dldl_core.models.weights import DEFAULT_WEIGHTS, WeightsError, is_default_weights, read_sidecar, shipped_weights
-from dldl_core.pipeline.inference import pick_device
-from dldl_core.pipeline.predictor import Predictor
+from dldl_core.models.registry import (
+    ARCH_NAMES,
+    DEFAULT_WEIGHTS,
+    is_default_weights,
+    resolve,
+    shipped_weights,
+    weights_from_environment,
+)
+from dldl_core.models.sidecar import WeightsError, read_sidecar
+
+if TYPE_CHECKING:  # torch and the predictor load on first use, so that a page draws before they are imported
+    from dldl_core.pipeline.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_CHOICE = "weights_choice"  # session-state key of the sidebar's network choice
@@ -57,15 +64,19 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("DLDL_UTKFACE", ROOT.parent / "shared" / "datasets" / "utkface"))
 
 
-def device_label(device: torch.device) -> str:
-    """``CPU`` or ``GPU (name)`` for display."""
+def device_label(device) -> str:
+    """``CPU`` or ``GPU (name)`` of a torch device, for display."""
     if device.type == "cuda":
+        import torch
+
         return f"GPU ({torch.cuda.get_device_name(device)})"
     return device.type.upper()
 
 
 @st.cache_resource(show_spinner="Loading the face detector and the network...")
 def _load_predictor(path: str) -> Predictor:
+    from dldl_core.pipeline.predictor import Predictor
+
     # onnxruntime runs the network on the CPU where it is installed (faster there, docs/performance.md); else torch.
     return Predictor(path, device="auto", backend="auto")
 
@@ -95,15 +106,20 @@ def network_choice_offered() -> bool:
 
 
 def sidebar() -> None:
-    """The device in use and the network, on every page: a choice among the shipped weights (the most accurate is
-    the default, a faster one suits a live demo on a small CPU) unless ``DLDL_WEIGHTS`` fixes the file."""
-    device = pick_device("auto")
-    st.sidebar.markdown(f"**Device:** {device_label(device)}")
+    """The network, on every page: a choice among the shipped weights (the most accurate is the default, a faster
+    one suits a live demo on a small CPU) unless ``DLDL_WEIGHTS`` fixes the file. Imports no torch."""
     if network_choice_offered():
         st.sidebar.selectbox("Network", shipped_weights(), format_func=weights_label, key=WEIGHTS_CHOICE,
                              help="Every page uses this network. The model card page shows how each was trained "
                                   "and measured.")
     st.sidebar.caption(weights_caption(weights_path()))
+
+
+def sidebar_device() -> None:
+    """The device the network runs on, at the foot of the sidebar (drawn after the page: it imports torch)."""
+    from dldl_core.pipeline.inference import pick_device
+
+    st.sidebar.markdown(f"**Device:** {device_label(pick_device('auto'))}")
 
 
 def real_server() -> bool:
@@ -128,8 +144,9 @@ def get_explainer():
 
 # What the pages import on first use, loaded once per server process in the background so that the first visit to a
 # page does not wait for them: the explanation engine, the face detector, the plots.
-WARM_MODULES = ("dldl_core.explain.explainer", "dldl_core.pipeline.face", "dldl_core.ui.plots", "dldl_core.ui.analysis",
-                "plotly.graph_objects")
+# pandas comes first and whole: plotly reads sys.modules["pandas"] without importing it, and would find it half-made.
+WARM_MODULES = ("pandas", "dldl_core.explain.explainer", "dldl_core.pipeline.face", "dldl_core.ui.plots",
+                "dldl_core.ui.analysis", "plotly.graph_objects")
 
 
 def _import_all(names: tuple[str, ...]) -> None:

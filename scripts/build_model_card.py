@@ -23,7 +23,7 @@ import torch
 from dldl_core.data.datasets import UTKFACE_GENDERS, UTKFACE_RACES
 from dldl_core.evaluation.evaluate import PIPELINES, evaluate
 from dldl_core.markdown import markdown_table
-from dldl_core.models.networks import ARCH_NAMES
+from dldl_core.models.registry import ARCH_NAMES
 from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar, shipped_weights, update_sidecar
 from dldl_core.pipeline.predictor import Predictor
 from dldl_core.ui.model_card import card_text_path

@@ -1,14 +1,16 @@
-"""Photo analysis for the Analyze page: user errors as one sentence, the report and its archive."""
+"""Photo analysis for the Analyze page: every candidate with its confirmation score, the threshold applied afterwards,
+the kept copy of a large photo and the positions moved with it, and user errors as one sentence."""
 import io
-import json
-import zipfile
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from dldl_core.explain.regions import keypoints_to_chip
+from dldl_core.pipeline.face import MIN_CONFIRMATION
 from dldl_core.pipeline.predictor import Predictor
-from dldl_core.ui.analysis import analyze_photo, photo_report, report_json, report_zip
+from dldl_core.ui.analysis import analyze_photo, display_copy, in_frame
 
 
 @pytest.fixture(scope="module")
@@ -17,20 +19,58 @@ def predictor(random_weights):
         yield p
 
 
+def png(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def test_a_portrait(predictor, grace_hopper_path):
     result = analyze_photo(predictor, grace_hopper_path.read_bytes(), "grace.jpg")
-    assert result.error is None and len(result.faces) == 1
-    assert result.rgb.shape == (600, 512, 3)
+    assert result.error is None and len(result.faces) == 1 and result.notice() is None
+    assert result.rgb.shape == (600, 512, 3) and result.scale == 1.0 and result.original_size == (600, 512)
+    assert result.faces[0].confirmation >= MIN_CONFIRMATION
+    assert len(result.sha256) == 64
     annotated = result.annotated()
     assert annotated.shape == result.rgb.shape and (annotated != result.rgb).any()
-    report = photo_report(result, predictor.weights.meta, "CPU", {0: {"regions": {"nose": np.float32(1.5)}}})
-    assert report["faces"][0]["index"] == 1 and report["device"] == "CPU"
-    assert report["faces"][0]["explanation"] == {"regions": {"nose": 1.5}}
-    assert report["weights"]["sha256"] == predictor.weights.meta["sha256"]
-    assert json.loads(report_json(report))["photo"] == "grace.jpg"
-    archive = zipfile.ZipFile(io.BytesIO(report_zip(report, {"annotated": annotated})))
-    assert sorted(archive.namelist()) == ["annotated.png", "report.json"]
-    assert Image.open(archive.open("annotated.png")).size == (512, 600)
+    assert result.candidate_index(result.faces[0]) == 0
+
+
+def test_the_coffee_cup_is_a_candidate_but_no_face_at_the_default_threshold(predictor):
+    skimage_data = pytest.importorskip("skimage.data", reason="scikit-image provides the coffee photo")
+    result = analyze_photo(predictor, png(skimage_data.coffee()), "coffee.png")
+    assert result.error is None and result.candidates  # the detector's first look takes it for a face
+    assert result.faces == [] and len(result.set_aside()) == len(result.candidates)
+    assert result.notice().startswith("No face in coffee.png passed the confirmation threshold 0.70")
+    assert (result.annotated() == result.rgb).all()  # nothing boxed
+    low = min(f.confirmation for f in result.candidates)
+    assert len(result.faces_at(low)) == len(result.candidates)  # a threshold at its score takes it
+    assert result.notice(0.0) is None
+
+
+def test_a_large_photo_is_kept_small_and_its_faces_move_with_it(predictor, grace_hopper_path):
+    big = cv2.resize(np.asarray(Image.open(grace_hopper_path).convert("RGB")), (2048, 2400),
+                     interpolation=cv2.INTER_CUBIC)
+    result = analyze_photo(predictor, png(big), "big.png", display_side=800)
+    assert result.original_size == (2400, 2048) and max(result.rgb.shape[:2]) == 800
+    assert result.scale == pytest.approx(800 / 2400)
+    face = result.faces[0]
+    x0, y0, x1, y1 = face.box
+    assert 0 <= x0 < x1 <= result.rgb.shape[1] and 0 <= y0 < y1 <= result.rgb.shape[0]
+    assert result.annotated().shape == result.rgb.shape
+
+
+def test_moving_a_face_to_a_scaled_photo_keeps_its_chip_frame(predictor, grace_hopper_path):
+    face = analyze_photo(predictor, grace_hopper_path.read_bytes(), "grace.jpg").faces[0]
+    half = in_frame(face, 0.5)
+    assert half.chip is face.chip and in_frame(face, 1.0) is face
+    np.testing.assert_allclose(half.box, np.array(face.box) * 0.5)
+    np.testing.assert_allclose(keypoints_to_chip(half.keypoints, half.matrix),
+                               keypoints_to_chip(face.keypoints, face.matrix), atol=1e-6)
+    rgb = np.zeros((1000, 3000, 3), np.uint8)
+    small, k = display_copy(rgb, 600)
+    assert small.shape == (200, 600, 3) and k == pytest.approx(0.2)
+    assert display_copy(rgb, 4000)[0] is rgb
 
 
 @pytest.mark.parametrize("data, message", [
@@ -40,16 +80,10 @@ def test_a_portrait(predictor, grace_hopper_path):
 def test_user_errors_are_one_sentence(predictor, data, message):
     result = analyze_photo(predictor, data, "upload.jpg", max_bytes=1024 if len(data) > 1024 else 10**6)
     assert message in result.error and result.error.endswith(".") and "\n" not in result.error
-    assert result.faces == [] and result.annotated() is None
+    assert result.faces == [] and result.annotated() is None and result.notice() is None
 
 
 def test_no_face(predictor):
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((120, 160, 3), 200, np.uint8)).save(buffer, format="PNG")
-    result = analyze_photo(predictor, buffer.getvalue(), "wall.png")
+    result = analyze_photo(predictor, png(np.full((120, 160, 3), 200, np.uint8)), "wall.png")
     assert result.error == "No face was found in wall.png."
-    assert photo_report(result, {}, "CPU")["faces"] == []
-
-
-def test_nan_in_a_report_becomes_null():
-    assert json.loads(report_json({"x": float("nan"), "y": [np.float64(1.23456)]})) == {"x": None, "y": [1.2346]}
+    assert result.candidates == [] and result.notice() is None

@@ -139,6 +139,33 @@ def test_a_bare_chip_can_be_explained(explainer, hopper):
     assert result.cam.shape == face.chip.shape[:2]
 
 
+def test_every_overlay_says_how_its_colours_were_chosen(explainer, hopper):
+    rgb, face = hopper
+    result = explainer.explain(face, "gradcam", "expected", image=rgb)
+    scales = result.scales
+    assert set(scales) == {"cam", "occlusion", "regions"}
+    assert (scales["cam"].cmap, scales["cam"].vmin, scales["cam"].vmax) == ("viridis", 0.0, 1.0)
+    occlusion = scales["occlusion"]
+    assert occlusion.cmap == "RdBu_r" and occlusion.vmin == -occlusion.vmax  # diverging and symmetric
+    assert occlusion.vmax == pytest.approx(float(np.abs(result.occlusion_age).max()), rel=1e-5)  # its own range
+    assert scales["regions"].vmax == pytest.approx(max(abs(v) for v in result.regions.values()), rel=1e-5)
+    assert "years" in occlusion.label and "target" in scales["cam"].label
+    settings = result.occlusion_settings
+    assert settings["patch_px"] == explainer.input_size // 6 and settings["stride_px"] == settings["patch_px"] // 2
+    assert settings["fill"] and len(settings["fill_rgb"]) == 3
+    assert result.to_json()["colour_scales"]["occlusion"]["vmin"] == round(occlusion.vmin, 4)
+    assert not result.ignores_target and not result.to_json()["cam_ignores_target"]
+
+
+def test_eigencam_is_marked_as_ignoring_the_target(explainer, hopper):
+    _, face = hopper
+    older = explainer.explain(face.chip, "eigencam", "expected", sliding=False)
+    younger = explainer.explain(face.chip, "eigencam", "younger", sliding=False)
+    assert older.ignores_target and older.to_json()["cam_ignores_target"]
+    np.testing.assert_allclose(older.cam, younger.cam, atol=1e-6)  # the same map whatever the target
+    assert older.occlusion_settings["patch_px"] is None  # no sliding window computed
+
+
 def test_explainer_rejects_bad_requests(explainer, hopper):
     _, face = hopper
     with pytest.raises(ValueError):

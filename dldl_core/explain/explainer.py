@@ -19,12 +19,17 @@ import torch
 from dldl_core.explain import render
 from dldl_core.explain.cam import compute_cam, method_name, target_layer
 from dldl_core.explain.forward import fill_colour, inference_copy, normalized_input, readout
+from dldl_core.explain.methods import ignores_target
 from dldl_core.explain.occlusion import OcclusionMaps, region_occlusion, sliding_window_occlusion
 from dldl_core.explain.regions import FaceRegions, face_regions, keypoints_to_chip
 from dldl_core.explain.targets import Target, parse_target
 from dldl_core.models.preprocess import template_points
 from dldl_core.pipeline.face import chip_footprint
 from dldl_core.pipeline.predictor import Predictor
+
+CAM_LABEL = "evidence for the target (0 none, 1 the most)"  # a CAM, each scaled to its own maximum
+AGE_CHANGE_LABEL = "change of expected age when hidden, years"  # the occlusion maps, whatever the CAM's target
+FILL_NAME = "the training data's mean colour"  # what hides a patch or a region
 
 
 class AlignedFace(Protocol):
@@ -40,7 +45,8 @@ class Explanation:
     """All explanations of one face. Maps in the chip frame are (C, C); on the photo (H, W), None without one.
 
     ``regions`` and ``occlusion_age`` are changes of the expected age, in years, when that part of the face is
-    filled with the data's mean colour: positive means that hiding it makes the face look older.
+    filled with the data's mean colour: positive means that hiding it makes the face look older. They do not depend
+    on the CAM's target. ``scales`` says how each overlay's values became colours (its colour bar).
     """
 
     method: str  # CAM method key (gradcam, gradcam++, hirescam, layercam, eigencam, scorecam)
@@ -58,11 +64,20 @@ class Explanation:
     cam_image: np.ndarray | None = None  # (H, W) float32, the CAM on the photo (0 outside the chip)
     overlays_image: dict[str, np.ndarray] = field(default_factory=dict)  # the same overlays on the photo
     timings_ms: dict[str, float] = field(default_factory=dict)
+    scales: dict[str, render.ColourScale] = field(default_factory=dict)  # "cam", "occlusion", "regions"
+    occlusion_settings: dict[str, Any] = field(default_factory=dict)  # input_px, patch_px, stride_px, fill, fill_rgb
+
+    @property
+    def ignores_target(self) -> bool:
+        """True when the CAM method draws the same map whatever the target (EigenCAM)."""
+        return ignores_target(self.method)
 
     def to_json(self) -> dict[str, Any]:
-        """The numbers (not the maps) as JSON-ready values."""
-        return {"method": self.method, "target": self.target, "age": round(self.age, 2),
-                "regions": {k: round(v, 3) for k, v in self.regions.items()},
+        """The numbers and settings (not the maps) as JSON-ready values."""
+        return {"method": self.method, "target": self.target, "cam_ignores_target": self.ignores_target,
+                "age": round(self.age, 2), "regions": {k: round(v, 3) for k, v in self.regions.items()},
+                "occlusion": dict(self.occlusion_settings),
+                "colour_scales": {k: v.to_json() for k, v in self.scales.items()},
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
 
@@ -204,26 +219,48 @@ class Explainer:
                 times["sliding_window"] = _lap(t)
         result = Explanation(method=method, target=repr(parsed) if not isinstance(target, str) else target.strip(),
                              age=age, chip=chip, cam=cam, regions=deltas, region_labels=regions.labels,
-                             region_names=regions.names, keypoints=keypoints, timings_ms=times)
+                             region_names=regions.names, keypoints=keypoints, timings_ms=times,
+                             occlusion_settings=self._occlusion_settings(occ))
         if occ is not None:
             result.occlusion_age = _to_chip(occ.age, size)
             result.occlusion_kl = _to_chip(occ.kl, size)
         return result
 
+    def _occlusion_settings(self, occ: OcclusionMaps | None) -> dict[str, Any]:
+        """How the face was occluded: the sliding window's side and step (network-input pixels; None when not
+        computed) and the fill."""
+        mean = np.asarray(self.preprocess.mean, np.float64)
+        return {"input_px": self.input_size, "patch_px": None if occ is None else occ.patch,
+                "stride_px": None if occ is None else occ.stride, "fill": FILL_NAME,
+                "fill_rgb": [int(v) for v in np.round(mean * 255)]}
 
-def _region_scale(result: Explanation) -> float:
-    """The half-range of the region map's colours: the largest change of age of any region."""
-    return render.symmetric_scale(np.array(list(result.regions.values())))
+
+def age_change_scale(values: np.ndarray) -> render.ColourScale:
+    """The colour scale of a map of changes of age: diverging, symmetric, to the map's own largest change."""
+    s = render.symmetric_scale(np.asarray(values, np.float32))
+    return render.ColourScale(render.SIGNED_COLORMAP, -s, s, AGE_CHANGE_LABEL)
+
+
+def colour_scales(result: Explanation) -> dict[str, render.ColourScale]:
+    """The colour scale of each overlay: the CAM on [0, 1]; the region and sliding-window maps each on its own
+    symmetric range of years, so that the smaller changes of the sliding window stay visible."""
+    scales = {"cam": render.ColourScale(render.HEAT_COLORMAP, 0.0, 1.0, CAM_LABEL),
+              "regions": age_change_scale(np.array(list(result.regions.values()) or [0.0]))}
+    if result.occlusion_age is not None:
+        scales["occlusion"] = age_change_scale(result.occlusion_age)
+    return scales
 
 
 def _chip_overlays(result: Explanation) -> None:
-    """Fill ``result.overlays``: the CAM, the regions and (when computed) the occlusion map over the chip."""
-    chip = result.chip
+    """Fill ``result.scales`` and ``result.overlays``: the CAM, the regions and (when computed) the occlusion map
+    over the chip."""
+    chip, result.scales = result.chip, colour_scales(result)
     result.overlays["cam"] = render.heat_overlay(chip, result.cam)
     result.overlays["regions"] = render.region_overlay(chip, result.region_labels, result.region_names,
-                                                       result.regions, _region_scale(result))
+                                                       result.regions, result.scales["regions"].vmax)
     if result.occlusion_age is not None:
-        result.overlays["occlusion"] = render.signed_overlay(chip, result.occlusion_age)
+        result.overlays["occlusion"] = render.signed_overlay(chip, result.occlusion_age,
+                                                             result.scales["occlusion"].vmax)
 
 
 def _photo_overlays(result: Explanation, image: np.ndarray, matrix: np.ndarray) -> None:
@@ -237,10 +274,11 @@ def _photo_overlays(result: Explanation, image: np.ndarray, matrix: np.ndarray) 
     region_values = render.region_value_map(result.region_labels, result.region_names, result.regions)
     inside = footprint.to_box((result.region_labels >= 0).astype(np.float32))
     painted = {"cam": render.heat_overlay(crop, cam, coverage=coverage),
-               "regions": render.signed_overlay(crop, footprint.to_box(region_values), _region_scale(result),
+               "regions": render.signed_overlay(crop, footprint.to_box(region_values), result.scales["regions"].vmax,
                                                 coverage=inside)}
     if result.occlusion_age is not None:
-        painted["occlusion"] = render.signed_overlay(crop, footprint.to_box(result.occlusion_age), coverage=coverage)
+        painted["occlusion"] = render.signed_overlay(crop, footprint.to_box(result.occlusion_age),
+                                                     result.scales["occlusion"].vmax, coverage=coverage)
     result.overlays_image = {key: footprint.paste(image, box) for key, box in painted.items()}
 
 

@@ -1,3 +1,12 @@
-"""Names of the CAM methods, importable without grad-cam (which takes seconds to import) for the CLI's options."""
+"""Names of the CAM methods, importable without grad-cam (which takes seconds to import) for the CLI's options and
+the app's choices."""
 
 CAM_METHOD_NAMES = ("gradcam", "gradcam++", "hirescam", "layercam", "eigencam", "scorecam")
+# Methods whose map does not depend on the target: EigenCAM draws the first principal component of the layer's
+# activations and never reads the network's output.
+TARGET_AGNOSTIC_METHODS = frozenset({"eigencam"})
+
+
+def ignores_target(method: str) -> bool:
+    """True for a method whose map is the same whatever the target (a registry key of ``CAM_METHOD_NAMES``)."""
+    return method in TARGET_AGNOSTIC_METHODS

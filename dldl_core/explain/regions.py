@@ -18,6 +18,13 @@ import numpy as np
 # In painting order: a later region overrides an earlier one where their shapes overlap.
 REGION_NAMES: tuple[str, ...] = ("hair_background", "forehead", "right_cheek", "left_cheek", "chin", "mouth",
                                  "nose", "brows", "right_eye", "left_eye")
+# Each region's name for people (the app's charts and captions). Sides are the person's own, said so every time:
+# the person's right cheek is on the left of a frontal photo.
+REGION_LABELS: dict[str, str] = {
+    "hair_background": "hair and background", "forehead": "forehead", "right_cheek": "right cheek (the person's)",
+    "left_cheek": "left cheek (the person's)", "chin": "chin", "mouth": "mouth", "nose": "nose", "brows": "brows",
+    "right_eye": "right eye (the person's)", "left_eye": "left eye (the person's)",
+}
 # Keypoint rows of the detector (dldl_core.pipeline.face.KEYPOINT_NAMES).
 RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH = 0, 1, 2, 3
 
@@ -78,6 +85,9 @@ def keypoints_to_chip(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return points @ np.asarray(matrix, np.float64)[:, :2].T + np.asarray(matrix, np.float64)[:, 2]
 
 
+def region_label(name: str) -> str:
+    """A region's name for people: ``"right cheek (the person's)"`` for ``right_cheek``."""
+    return REGION_LABELS.get(name, name.replace("_", " "))
 
 
 def _anchor(name: str | int, keypoints: np.ndarray, frame: FaceFrame) -> np.ndarray:

@@ -29,7 +29,6 @@ VGG16_D: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M"
 
 ARCH_WIDTHS: dict[str, float] = {"thin_age_net": 0.5, "tiny_age_net": 0.25}
 ARCH_ALIASES: dict[str, str] = {"thin": "thin_age_net", "tiny": "tiny_age_net"}
-ARCH_NAMES: dict[str, str] = {"thin_age_net": "ThinAgeNet", "tiny_age_net": "TinyAgeNet"}  # as the paper writes them
 
 # Name of the module the CAM methods hook: the last conv block (conv + BN + ReLU) before hybrid pooling.
 CAM_TARGET_LAYER = "features.last_block"

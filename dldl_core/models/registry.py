@@ -16,7 +16,7 @@ from typing import Any
 
 from dldl_core import assets
 from dldl_core.models.pinned_weights import DETECTOR_SHA256, PINS
-from dldl_core.models.sidecar import WeightsError, prediction_sha256, sha256_of
+from dldl_core.models.sidecar import WeightsError, prediction_sha256, sha256_of, sidecar_path
 
 REPIN_HINT = "if the shipped files were replaced on purpose, run python scripts/pin_weights.py"
 WEIGHTS_VARIABLE = "DLDL_WEIGHTS"  # the environment variable that overrides the default weights
@@ -129,3 +129,19 @@ def verified_detector_model() -> Path:
         raise WeightsError(f"{path} does not match the sha256 pinned for the face detector (corrupted or tampered; "
                            f"{REPIN_HINT}); refusing to load")
     return path
+
+
+ARCH_NAMES: dict[str, str] = {"thin_age_net": "ThinAgeNet", "tiny_age_net": "TinyAgeNet"}  # as the paper writes them
+DEFAULT_WEIGHTS = AgeNetWeights.DEFAULT.path  # the shipped default; DLDL_WEIGHTS overrides it
+
+
+def is_default_weights(path: str | os.PathLike) -> bool:
+    """True for the shipped default weights file, however ``path`` names it."""
+    return Path(path).resolve() == DEFAULT_WEIGHTS.resolve()
+
+
+def shipped_weights(folder: str | os.PathLike | None = None) -> list[Path]:
+    """The weights files in ``folder`` (default: the shipped files' folder, dldl_core.assets.WEIGHTS_DIR) that have
+    a sidecar, the default first, then by name."""
+    found = sorted(p for p in Path(folder or assets.WEIGHTS_DIR).glob("*.safetensors") if sidecar_path(p).is_file())
+    return sorted(found, key=lambda p: not is_default_weights(p))

@@ -17,10 +17,16 @@ from typing import Any, ClassVar
 import torch
 from safetensors.torch import load_file, save_file
 
-from dldl_core import assets
 from dldl_core.models.networks import AgeNet, ModelConfig
 from dldl_core.models.preprocess import Preprocess
-from dldl_core.models.registry import AgeNetWeights, resolve, verify_pinned
+from dldl_core.models.registry import (  # noqa: F401 - DEFAULT_WEIGHTS and the listing re-exported here
+    DEFAULT_WEIGHTS,
+    AgeNetWeights,
+    is_default_weights,
+    resolve,
+    shipped_weights,
+    verify_pinned,
+)
 from dldl_core.models.sidecar import (
     FORMAT_VERSION,
     WeightsError,
@@ -31,7 +37,6 @@ from dldl_core.models.sidecar import (
     update_sidecar,  # noqa: F401 - re-exported for the callers from before sidecar.py
 )
 
-DEFAULT_WEIGHTS = AgeNetWeights.DEFAULT.path  # the shipped default; DLDL_WEIGHTS overrides it
 UTKFACE_LICENSE = ("Trained on UTKFace, which its authors provide for non-commercial research purposes only; "
                    "the copyright of the images belongs to their original owners. These weights inherit that "
                    "restriction: non-commercial research use only.")
@@ -55,18 +60,6 @@ class Weights:
     @property
     def support(self) -> torch.Tensor:
         return self.model.support
-
-
-def is_default_weights(path: str | os.PathLike) -> bool:
-    """True for the shipped default weights file, however ``path`` names it."""
-    return Path(path).resolve() == DEFAULT_WEIGHTS.resolve()
-
-
-def shipped_weights(folder: str | os.PathLike | None = None) -> list[Path]:
-    """The weights files in ``folder`` (default: the shipped files' folder, dldl_core.assets.WEIGHTS_DIR) that have
-    a sidecar, the default first, then by name."""
-    found = sorted(p for p in Path(folder or assets.WEIGHTS_DIR).glob("*.safetensors") if sidecar_path(p).is_file())
-    return sorted(found, key=lambda p: not is_default_weights(p))
 
 
 def save_weights(model: AgeNet, path: str | os.PathLike, preprocess: Preprocess, objective: str,
