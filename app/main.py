@@ -25,11 +25,9 @@ pages = [
 ]
 page = st.navigation(pages)  # drawn first: the navigation shows at once
 
-from resources import sidebar, sidebar_device, start_warm_up  # noqa: E402 - after the navigation
+from resources import show_device, sidebar, start_warm_up  # noqa: E402 - after the navigation
 
 start_warm_up()
-sidebar()
-try:
-    page.run()
-finally:  # also after a page's st.stop()
-    sidebar_device()
+device_line = sidebar()
+page.run()
+show_device(device_line)  # a page that stops early keeps the line sidebar() wrote

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,21 +107,28 @@ def network_choice_offered() -> bool:
     return weights_from_environment() is None and len(shipped_weights()) > 1
 
 
-def sidebar() -> None:
-    """The network, on every page: a choice among the shipped weights (the most accurate is the default, a faster
-    one suits a live demo on a small CPU) unless ``DLDL_WEIGHTS`` fixes the file. Imports no torch."""
+def sidebar():
+    """The device and the network, on every page: a choice among the shipped weights (the most accurate is the
+    default, a faster one suits a live demo on a small CPU) unless ``DLDL_WEIGHTS`` fixes the file. Imports no torch:
+    until torch is loaded the device line says so; returns that line's slot for ``show_device``."""
+    device_line = st.sidebar.empty()
+    if "torch" in sys.modules:
+        show_device(device_line)
+    else:
+        device_line.markdown("**Device:** known once the network has loaded")
     if network_choice_offered():
         st.sidebar.selectbox("Network", shipped_weights(), format_func=weights_label, key=WEIGHTS_CHOICE,
                              help="Every page uses this network. The model card page shows how each was trained "
                                   "and measured.")
     st.sidebar.caption(weights_caption(weights_path()))
+    return device_line
 
 
-def sidebar_device() -> None:
-    """The device the network runs on, at the foot of the sidebar (drawn after the page: it imports torch)."""
+def show_device(slot) -> None:
+    """Write the device the network runs on into the sidebar's ``slot`` (imports torch)."""
     from dldl_core.pipeline.inference import pick_device
 
-    st.sidebar.markdown(f"**Device:** {device_label(pick_device('auto'))}")
+    slot.markdown(f"**Device:** {device_label(pick_device('auto'))}")
 
 
 def real_server() -> bool:
@@ -144,12 +153,15 @@ def get_explainer():
 
 # What the pages import on first use, loaded once per server process in the background so that the first visit to a
 # page does not wait for them: the explanation engine, the face detector, the plots.
-# pandas comes first and whole: plotly reads sys.modules["pandas"] without importing it, and would find it half-made.
-WARM_MODULES = ("pandas", "dldl_core.explain.explainer", "dldl_core.pipeline.face", "dldl_core.ui.plots",
+WARM_MODULES = ("dldl_core.explain.explainer", "dldl_core.pipeline.face", "dldl_core.ui.plots",
                 "dldl_core.ui.analysis", "plotly.graph_objects")
 
 
-def _import_all(names: tuple[str, ...]) -> None:
+WARM_DELAY_S = 1.5  # the first page draws its light content before the imports compete with it for the CPU
+
+
+def _import_all(names: tuple[str, ...], delay: float = WARM_DELAY_S) -> None:
+    time.sleep(delay)
     for name in names:
         importlib.import_module(name)
 

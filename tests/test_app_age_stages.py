@@ -1,10 +1,11 @@
-"""AppTest of the Age stages page: the shipped analysis (or a note) and a run on a user's folder."""
+"""AppTest of the Age stages page: the shipped analysis (or a note) with counts and intervals, a run on a user's
+folder, thin stages, and the paths a user may type."""
 import json
 
 import pytest
 from apptest_support import no_exception, open_page, weights_under_test
 
-from dldl_core.ui.model_card import find_stage_report
+from dldl_core.ui.stage_report import find_stage_report
 
 PAGE = "views/age_stages.py"
 
@@ -23,7 +24,7 @@ def weights_alone(random_weights, folder):
 
 def test_without_any_analysis_a_note(random_weights, tmp_path, monkeypatch):
     monkeypatch.setenv("DLDL_WEIGHTS", str(weights_alone(random_weights, tmp_path)))
-    monkeypatch.setattr("dldl_core.ui.model_card.DOCS_FIGURES", tmp_path / "no_figures")
+    monkeypatch.setattr("dldl_core.ui.stage_report.DOCS_FIGURES", tmp_path / "no_figures")
     at = open_page(PAGE)
     no_exception(at)
     assert "No precomputed stage analysis" in at.info[0].value
@@ -32,7 +33,7 @@ def test_without_any_analysis_a_note(random_weights, tmp_path, monkeypatch):
 
 
 def test_the_analysis_in_docs_figures_is_shown(random_weights, tmp_path, monkeypatch):
-    from dldl_core.ui.model_card import DOCS_FIGURES
+    from dldl_core.ui.stage_report import DOCS_FIGURES
 
     report = DOCS_FIGURES / "stages" / "stages.json"
     if not report.is_file():
@@ -44,9 +45,19 @@ def test_the_analysis_in_docs_figures_is_shown(random_weights, tmp_path, monkeyp
     assert find_stage_report(tmp_path / "w.safetensors") == report.parent
     assert not any("No precomputed" in i.value for i in at.info)
     assert at.dataframe[0].value["faces"].sum() == shipped["faces"]
+    intervals = at.dataframe[1].value  # change of MAE per region and stage, mean ± 95 % interval
+    stages = [f"{name} (n={stage['n']})" for name, stage in shipped["stages"].items()]
+    assert [c for c in intervals.columns if c != "region"] == stages
+    assert all(" ± " in cell for cell in intervals.iloc[:, 1:].to_numpy().ravel())
     assert len(at.image) == int((report.parent / "stages.png").is_file())
-    assert at.selectbox(key="stages_shipped_measure").value == "abs_delta_age"
-    assert at.get("plotly_chart")
+    assert at.selectbox(key="stages_shipped_measure").value == "delta_mae"
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["colorbar"]["title"]["text"] == "years"
+    assert spec["layout"]["title"]["text"].startswith("Change of MAE when the region is hidden")
+    captions = " ".join(c.value for c in at.caption)
+    assert "change of MAE when the region is hidden, in years" in captions and "|change" not in captions
+    assert "CAM method Grad-CAM (targets: expected, younger, predicted)" in captions and "None" not in captions
+    assert "Why two groupings" in captions and "age_groups.py" in captions
     assert "made with other weights" in at.warning[0].value and shipped["weights"]["sha256"][:12] in at.warning[0].value
     assert at.button(key="stages_run")
 
@@ -65,7 +76,8 @@ def test_run_on_a_folder_of_photos(photo_folder):
     assert not at.error
     report = at.session_state["stages_result"][0]
     assert report["faces"] == 4 and report["stages"]["60+"]["n"] == 2 and report["stages"]["20-39"]["n"] == 2
-    assert at.selectbox(key="stages_user_measure").value == "abs_delta_age"
+    assert "Fewer than 20 faces in the stages 0-3 (0), 4-12 (0), 13-19 (0), 20-39 (2)" in at.warning[0].value
+    assert at.selectbox(key="stages_user_measure").value == "delta_mae"
     assert at.get("plotly_chart")
     assert at.download_button(key="stages_download")
 
@@ -95,9 +107,10 @@ def test_shipped_report_beside_the_weights(random_weights, photo_folder, tmp_pat
     assert not any("No precomputed" in i.value for i in at.info)
     assert len(at.image) == 1  # stages.png
     assert at.dataframe[0].value["faces"].sum() == 2
-    assert at.selectbox(key="stages_shipped_measure").value == "abs_delta_age"
+    assert at.selectbox(key="stages_shipped_measure").value == "delta_mae"
     assert at.get("plotly_chart")
-    assert not at.warning  # made with the network in use
+    assert not any("other weights" in w.value for w in at.warning)  # made with the network in use
+    assert "Fewer than 20 faces" in at.warning[0].value  # one face per stage
 
     report = tmp_path / "w.stages" / "stages.json"
     data = json.loads(report.read_text())
@@ -106,3 +119,17 @@ def test_shipped_report_beside_the_weights(random_weights, photo_folder, tmp_pat
     at = open_page(PAGE)
     no_exception(at)
     assert "made with other weights" in at.warning[0].value and "000000000000" in at.warning[0].value
+
+
+def test_paths_outside_the_allowed_folders_are_refused(tmp_path, monkeypatch):
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir(), outside.mkdir()
+    (outside / "manifest.csv").write_text("file,age\n")
+    monkeypatch.setenv("DLDL_ALLOWED_ROOTS", str(allowed))
+    at = open_page(PAGE)
+    at.text_input(key="stages_data").set_value(str(allowed))
+    at.text_input(key="stages_manifest").set_value(str(outside / "manifest.csv"))
+    at.button(key="stages_run").click().run()
+    no_exception(at)
+    assert at.error[0].value.startswith(f"{outside / 'manifest.csv'} is outside the folders this app may read")
+    assert "stages_result" not in at.session_state

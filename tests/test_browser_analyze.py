@@ -57,9 +57,9 @@ def test_analyze_a_photo(server, playwright, grace_hopper_path):
     browser = launch(playwright)
     try:
         page = open_analyze(browser, server)
-        page.get_by_text(re.compile(r"Device: (CPU|GPU)")).first.wait_for(timeout=10_000)
         page.locator(UPLOADER).set_input_files(str(grace_hopper_path))
         page.get_by_text("Estimated age").first.wait_for(timeout=90_000)
+        page.get_by_text(re.compile(r"Device: (CPU|GPU)")).first.wait_for(timeout=10_000)
         age = page.get_by_text(re.compile(r"Estimated age \d+\.\d")).first.inner_text()
         assert float(re.search(r"(\d+\.\d)", age).group(1)) >= 0
         assert page.get_by_text(re.compile(r"confirmation 0\.\d\d")).count() == 1

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dldl_core.models.weights import WeightsError, update_sidecar
-from dldl_core.ui.model_card import find_stage_report, load_model_card, metric_label, stage_report_tables
+from dldl_core.ui.model_card import coverage_caption, load_model_card, metric_label, pipelines_caption, training_stages
 
 
 @pytest.fixture
@@ -77,20 +77,33 @@ def test_metric_labels():
     assert metric_label("loss") == "loss"
 
 
-def test_stage_report_beside_the_weights(weights_copy):
-    folder = weights_copy.parent / "w.stages"
-    folder.mkdir()
-    (folder / "stages.json").write_text("{}")
-    assert find_stage_report(weights_copy) == folder
+def test_training_stages_of_a_log():
+    log = [{"epoch": 1}, {"epoch": 2}, {"stage": 2, "epoch": 1}, {"stage": 2, "epoch": 2}, {"stage": 2, "epoch": 3},
+           {"stage": 3, "epoch": 1}]
+    assert training_stages(log) == [("stage 1", 1, 2), ("stage 2", 3, 5), ("stage 3", 6, 6)]
+    assert training_stages([{"epoch": 1}, {"epoch": 2}]) == []  # one stage: nothing to mark
 
 
-def test_stage_report_tables():
-    report = {"stages": {"0-3": {"n": 0, "regions": {}},
-                         "60+": {"n": 2, "true_age_mean": 70.0, "mae_no_flip": 5.123,
-                                 "regions": {"nose": {"delta_age": -1.0, "cam_mass": 0.2}}}}}
-    rows, measures = stage_report_tables(report)
-    assert rows[1] == {"stage": "60+", "faces": 2, "mean true age": 70.0, "MAE (no flip)": 5.12}
-    assert measures == {"delta_age": {"nose": {"60+": -1.0}}, "cam_mass": {"nose": {"60+": 0.2}}}
+def test_the_shipped_log_has_four_stages():
+    from dldl_core.models.weights import DEFAULT_WEIGHTS
+
+    card = load_model_card(DEFAULT_WEIGHTS)
+    stages = training_stages(card.train_log)
+    assert [name for name, _, _ in stages] == ["stage 1", "stage 2", "stage 3", "stage 4"]
+    assert stages[0][1] == 1 and stages[-1][2] == len(card.train_log)
+
+
+def test_coverage_of_the_90_percent_interval_per_pipeline(weights_copy):
+    update_sidecar(weights_copy, metrics={
+        "val_chip": {"n": 10, "mae": 4.0, "pipeline": "chip", "coverage90": 0.913, "interval90_width": 20.5},
+        "val_pasted": {"n": 10, "mae": 5.0, "pipeline": "pasted", "coverage90": 0.87},
+        "val_full": {"n": 10, "mae": 4.5, "pipeline": "full"}})
+    rows = load_model_card(weights_copy).coverage_rows()
+    assert [(r["pipeline"], r["coverage"], r["width"]) for r in rows] == [("chips", 0.913, 20.5),
+                                                                           ("pasted", 0.87, None)]
+    assert "pasted into a random 640x480 scene" in rows[1]["what goes in"]
+    assert "Mean widths in years: chips 20.5." in coverage_caption(rows)
+    assert "*pasted*: each crop pasted" in pipelines_caption()
 
 
 def test_each_network_in_a_folder_shows_its_own_written_card(random_weights, tmp_path):

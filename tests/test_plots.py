@@ -39,6 +39,25 @@ def test_distribution_figure_without_tta():
     assert axis_titles(fig) == ("Predicted age distribution", "age (years)", "probability")
 
 
+def test_distribution_hover_reads_age_and_percent():
+    face = prediction()
+    fig = plots.distribution_figure(face)
+    (bar,) = [t for t in fig.data if t.type == "bar"]
+    assert bar.hovertemplate == "age %{x:.0f}: %{customdata:.1f} %<extra></extra>"  # "age 70: 1.3 %"
+    np.testing.assert_allclose(bar.customdata, 100 * face.distribution)
+    lines = [t for t in fig.data if t.type == "scatter" and "image" in t.name]
+    assert [t.hovertemplate.split(",")[0] for t in lines] == ["original image", "mirrored image"]
+
+
+def test_distribution_labels_sit_beside_their_lines_not_across_them():
+    fig = plots.distribution_figure(prediction(), selected_age=30)
+    labels = {a.text: a for a in fig.layout.annotations}
+    expectation, chosen = labels["E = 40.0"], labels["bin 30"]
+    assert (expectation.x, expectation.xanchor) == (40.0, "left") and expectation.xshift > 0
+    assert (chosen.x, chosen.xanchor) == (30, "right") and chosen.xshift < 0
+    assert expectation.bgcolor and expectation.yref == "paper" and expectation.showarrow is False
+
+
 def axis_titles(fig: go.Figure) -> tuple[str, str, str]:
     return fig.layout.title.text, fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
 
@@ -89,7 +108,7 @@ def test_gradient_figure_draws_one_curve_per_term_in_order():
         np.testing.assert_allclose(trace.y, grad)
     assert fig.data[0].line.dash != fig.data[1].line.dash or fig.data[0].line.color != fig.data[1].line.color
     assert [s.y0 for s in fig.layout.shapes] == [0]  # the zero line
-    assert axis_titles(fig) == ("g", "age l_k", "gradient")
+    assert axis_titles(fig) == ("g", "age l_k", "gradient w.r.t. the logit z_k")
 
 
 def test_band_figure_groups_mae_and_bias_per_band_with_the_counts():
@@ -118,6 +137,7 @@ def test_history_figure_puts_the_loss_on_its_own_axis():
     assert list(val.y) == [9.0, 8.0] and list(loss.y) == [3.0, 2.5]
     assert (val.yaxis or "y") == "y" and loss.yaxis == "y2" and fig.layout.yaxis2.title.text == "loss"
     assert axis_titles(fig) == ("Training history", "epoch", "val MAE (years)")
+    assert not fig.layout.shapes
     only_mae = plots.history_figure([{"val_mae": 9.0}])
     assert [t.name for t in only_mae.data] == ["val MAE"]
 
@@ -132,24 +152,22 @@ def test_stage_region_figure_is_regions_by_stages_with_a_titled_colour_bar():
         return [colour for _, colour in get_colorscale(name)]
 
     table = {"nose": {"0-3": 1.0, "60+": -0.5}, "eyes": {"0-3": 0.2}}
-    (heat,) = plots.stage_region_figure(table, "delta_age").data
+    fig = plots.stage_region_figure(table, "change of MAE when the region is hidden", "years",
+                                    {"nose": {"0-3": 0.3, "60+": 0.1}, "eyes": {"0-3": 0.2}})
+    (heat,) = fig.data
     assert heat.x == ("0-3", "60+") and heat.y == ("nose", "eyes")
     assert [list(row) for row in heat.z] == [[1.0, -0.5], [0.2, None]]  # a stage a region lacks stays empty
-    assert heat.colorbar.title.text == "delta age"
+    assert [list(row) for row in heat.customdata] == [[0.3, 0.1], [0.2, None]]  # the 95 % half-widths
+    assert heat.colorbar.title.text == "years" and "±" in heat.hovertemplate and heat.texttemplate
     assert heat.zmid == 0 and colours(heat) == colours_of("RdBu_r")  # signed values: a diverging scale about 0
-    fig = plots.stage_region_figure({"nose": {"0-3": 0.3}}, "cam_mass")
+    assert fig.layout.yaxis.autorange == "reversed"  # the first row on top
+    assert axis_titles(fig) == ("Change of MAE when the region is hidden, per region and age stage", "age stage",
+                                "region")
+    fig = plots.stage_region_figure({"nose": {"0-3": 0.3}}, "share of the face the region covers", rows="strip")
+    assert axis_titles(fig)[2] == "strip" and fig.layout.title.text.endswith("per strip and age stage")
     assert fig.data[0].zmid is None and colours(fig.data[0]) == colours_of("Viridis")
-    assert axis_titles(fig) == ("cam mass per region and age stage", "age stage", "region")
+    assert fig.data[0].colorbar.title.text == "share of the face the region covers"
     assert fig.to_json()
-
-
-def test_training_figure_has_one_curve_per_objective():
-    history = [{"objective": o, "step": s, "val_mae": 10.0 - s} for s in (1, 2) for o in ("dldl", "dldl_v2")]
-    history.append({"objective": "dldl", "step": 3, "kl": 1.0})  # no val_mae: not drawn
-    fig = plots.training_figure(history)
-    assert [t.name for t in fig.data] == ["dldl", "dldl_v2"]
-    assert list(fig.data[0].x) == [1, 2] and list(fig.data[0].y) == [9.0, 8.0]
-    assert axis_titles(fig) == ("Validation MAE while training", "step", "val mae")
 
 
 def test_region_figure_orders_by_magnitude():
@@ -158,3 +176,47 @@ def test_region_figure_orders_by_magnitude():
     assert list(fig.data[0].x) == [0.1, 1.0, -3.0] and fig.data[0].orientation == "h"
     assert list(fig.data[0].marker.color) == [plots.RED, plots.RED, plots.BLUE]  # older without it: red
     assert fig.layout.xaxis.title.text == "delta age (years)"
+    named = plots.region_figure({"right_cheek": 2.0}, labels={"right_cheek": "right cheek (the person's)"})
+    assert list(named.data[0].y) == ["right cheek (the person's)"]
+    assert named.data[0].hovertemplate == "%{y}: %{x:+.2f} years<extra></extra>"
+
+
+def test_label_mean_figure_draws_the_shift_and_marks_the_age():
+    means = SUPPORT.copy()
+    means[0], means[-1] = 1.3, 114.7
+    fig = plots.label_mean_figure(SUPPORT, means, 0, 2.0)
+    shift, marker = fig.data
+    np.testing.assert_allclose(shift.y[[0, 58, -1]], [1.3, 0.0, -1.3])
+    assert list(marker.x) == [0] and list(marker.y) == [1.3] and marker.name == "y = 0: E[p] - y = +1.30"
+    assert axis_titles(fig) == ("Mean of the label distribution minus y (sigma = 2)", "true age y", "E[p] - y (years)")
+
+
+def test_sigma_loss_figure_marks_the_chosen_sigma():
+    sigmas = np.linspace(0.5, 10, 20)
+    fig = plots.sigma_loss_figure(sigmas, {"KL": sigmas, "KL + 1 L1": sigmas + 1}, 2.0)
+    assert [t.name for t in fig.data] == ["KL", "KL + 1 L1"] and vlines(fig) == [2.0]
+    assert axis_titles(fig)[1:] == ("label std sigma", "loss")
+
+
+def test_history_figure_shades_and_labels_the_stages():
+    log = [{"val_mae": v} for v in (27.0, 12.0, 6.0, 5.2, 5.0)]
+    fig = plots.history_figure(log, stages=[("stage 1", 1, 3), ("stage 2", 4, 5)])
+    spans = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [(s.x0, s.x1) for s in spans] == [(0.5, 3.5), (3.5, 5.5)]
+    assert vlines(fig) == [3.5]  # the boundary between the stages
+    assert [a.text for a in fig.layout.annotations] == ["stage 1", "stage 2"]
+    assert fig.layout.xaxis.title.text == "epoch (stage after stage)"
+    assert fig.layout.yaxis.type == "log"  # 27 to 5: the late stages' gains stay visible
+
+
+def test_training_figure_has_one_colour_per_objective_and_one_line_per_seed():
+    history = [{"objective": o, "seed": seed, "step": s, "val_mae": 10.0 - s - seed}
+               for s in (1, 2) for seed in (0, 1) for o in ("dldl", "dldl_v2")]
+    history.append({"objective": "dldl", "seed": 0, "step": 3, "kl": 1.0})  # no val_mae: not drawn
+    fig = plots.training_figure(history, names={"dldl": "DLDL"}, baseline=("median", 12.5))
+    assert [(t.name, t.showlegend) for t in fig.data] == [("DLDL", True), ("DLDL", False), ("dldl_v2", True),
+                                                          ("dldl_v2", False)]
+    assert list(fig.data[1].x) == [1, 2] and list(fig.data[1].y) == [8.0, 7.0]  # seed 1
+    assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
+    assert [s.y0 for s in fig.layout.shapes] == [12.5] and fig.layout.annotations[0].text == "median 12.50"
+    assert axis_titles(fig) == ("Validation MAE while training", "step", "val mae")

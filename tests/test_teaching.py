@@ -1,5 +1,5 @@
-"""The Learn page's maths: loss terms with autograd gradients checked against their closed forms, and the short
-KL-only vs KL + L1 training."""
+"""The Learn page's maths: loss terms with autograd gradients checked against their closed forms, the L1 kink, the
+truncated label distribution's mean, the ranking encoding and the loss against sigma."""
 import numpy as np
 import pytest
 import torch
@@ -7,7 +7,7 @@ import torch
 from dldl_core.maths import labels
 from dldl_core.ui import teaching
 
-SUPPORT = labels.age_support(0, 100, 101)
+SUPPORT = torch.arange(117, dtype=torch.float64)  # the shipped network's ages, 0..116
 
 
 def test_editable_distribution():
@@ -24,77 +24,77 @@ def test_a_perfect_prediction_has_zero_loss_and_gradient():
     t = teaching.loss_terms(target, 30, 2.0, SUPPORT)
     assert t.kl == pytest.approx(0, abs=1e-9) and t.l1 == pytest.approx(0, abs=1e-6)
     assert t.cross_entropy > 0  # the entropy of the target
-    for name in ("KL", "cross-entropy"):  # |E - y| has a kink at 0: its gradient there is a matter of convention
+    assert t.at_kink
+    for name in ("KL", "cross-entropy", "L1", "KL + 1 L1"):
         assert np.abs(t.gradients[name]).max() < 1e-6
 
 
 def test_logit_gradients_match_the_closed_forms():
-    p_hat = teaching.editable_distribution(SUPPORT, 40, 5, 70, 0.3).double()
+    p_hat = teaching.editable_distribution(SUPPORT, 40, 5, 70, 0.3)
     t = teaching.loss_terms(p_hat, 30, 2.0, SUPPORT, lam=2.0)
-    target = labels.gaussian_label_distribution(torch.tensor([30.0]), SUPPORT.double(), 2.0)[0]
-    e = float(p_hat @ SUPPORT.double())
-    assert t.expectation == pytest.approx(e)
+    target = labels.gaussian_label_distribution(torch.tensor([30.0]), SUPPORT, 2.0)[0]
+    e = float(p_hat @ SUPPORT)
+    assert t.expectation == pytest.approx(e) and not t.at_kink
     np.testing.assert_allclose(t.gradients["KL"], (p_hat - target).numpy(), atol=1e-9)
     np.testing.assert_allclose(t.gradients["cross-entropy"], t.gradients["KL"], atol=1e-9)
-    np.testing.assert_allclose(t.gradients["L1"], (np.sign(e - 30) * p_hat * (SUPPORT.double() - e)).numpy(),
+    np.testing.assert_allclose(t.gradients["L1"], (np.sign(e - 30) * p_hat * (SUPPORT - e)).numpy(),
                                atol=1e-6)  # bins below 1e-12 are clamped before the log
     np.testing.assert_allclose(t.gradients["KL + 2 L1"], t.gradients["KL"] + 2 * t.gradients["L1"], atol=1e-9)
     assert t.total == pytest.approx(t.kl + 2 * t.l1)
     assert t.l1 == pytest.approx(abs(e - 30))
 
 
-def test_probability_gradients():
-    p_hat = teaching.editable_distribution(SUPPORT, 40, 5)
-    t = teaching.loss_terms(p_hat, 30, 2.0, SUPPORT, wrt="probabilities")
-    np.testing.assert_allclose(t.gradients["L1"], SUPPORT.numpy(), atol=1e-9)  # E - y > 0: dE/dp_k = l_k
-    with pytest.raises(ValueError, match="wrt"):
-        teaching.loss_terms(p_hat, 30, 2.0, SUPPORT, wrt="weights")
+def test_logit_gradients_are_bounded_where_probability_gradients_explode():
+    """All the mass at 0 and the true age at the top: w.r.t. the logits every gradient stays below
+    max |l_k - E| * (1 + lambda); w.r.t. the probabilities KL's -p_k / p_hat_k explodes."""
+    p_hat = teaching.editable_distribution(SUPPORT, 0, 1.0)
+    logits = teaching.loss_terms(p_hat, 116, 2.0, SUPPORT, lam=5.0)
+    assert max(np.abs(g).max() for g in logits.gradients.values()) < 116 * 6
+    assert teaching.probability_gradient_peak(p_hat, 116, 2.0, SUPPORT) > 1e9
+    near = teaching.editable_distribution(SUPPORT, 30, 4.0)
+    target = labels.gaussian_label_distribution(torch.tensor([32.0]), SUPPORT, 2.0)[0]
+    assert teaching.probability_gradient_peak(near, 32, 2.0, SUPPORT) == pytest.approx(float((target / near).max()))
 
 
-def test_load_face_set_and_a_short_comparison(photo_folder):
-    folder, manifest = photo_folder
-    faces = teaching.load_face_set(folder, manifest, limit=8, input_size=32)
-    assert faces.images.shape == (8, 3, 32, 32) and faces.images.dtype == torch.uint8
-    assert 0 < int(faces.val.sum()) < 8  # the manifest's own val split
-    config = teaching.MiniTrainConfig(steps=4, batch_size=4, eval_every=2)
-    records = list(teaching.compare_objectives(faces, ("dldl", "dldl_v2"), config))
-    assert [r["objective"] for r in records] == ["dldl", "dldl_v2"] * 4
-    assert [r["step"] for r in records[::2]] == [1, 2, 3, 4]
-    with_val = [r for r in records if "val_mae" in r]
-    assert [r["step"] for r in with_val] == [2, 2, 4, 4]
-    assert all(np.isfinite(r["val_mae"]) and r["val_mae"] >= 0 for r in with_val)
-    assert all(r["total"] == pytest.approx(r["kl"]) for r in records if r["objective"] == "dldl")
-    assert all(r["total"] == pytest.approx(r["kl"] + r["l1"], rel=1e-5) for r in records if r["objective"] == "dldl_v2")
+def test_the_l1_kink_is_drawn_as_zero_and_explained():
+    symmetric = teaching.editable_distribution(SUPPORT, 20, 2, 40, 0.5)  # E = 30 (the cut at 0 moves it by 1e-15)
+    t = teaching.loss_terms(symmetric, 30, 2.0, SUPPORT)
+    assert t.at_kink and not np.any(t.gradients["L1"]) and "kink" in teaching.l1_note(t)
+    np.testing.assert_allclose(t.gradients["KL + 1 L1"], t.gradients["KL"])
+    near = teaching.loss_terms(teaching.editable_distribution(SUPPORT, 20.002, 4, 40, 0.5), 30, 2.0, SUPPORT)
+    assert not near.at_kink and near.l1 < 0.005 and np.abs(near.gradients["L1"]).max() > 0.3
+    assert "shows 0.00" in teaching.l1_note(near)
+    assert teaching.l1_note(teaching.loss_terms(teaching.editable_distribution(SUPPORT, 36, 4), 30, 2.0,
+                                                SUPPORT)) is None
 
 
-def test_same_start_same_batches():
-    """Both objectives start from the same weights: at step 1 their KL terms are equal."""
-    g = torch.Generator().manual_seed(0)
-    faces = teaching.FaceSet(torch.randint(0, 255, (12, 3, 32, 32), generator=g, dtype=torch.uint8),
-                             torch.linspace(5, 80, 12), torch.tensor([False] * 9 + [True] * 3))
-    first = list(teaching.compare_objectives(faces, ("dldl", "dldl_v2"), teaching.MiniTrainConfig(steps=1,
-                                                                                                  batch_size=6)))
-    assert first[0]["kl"] == pytest.approx(first[1]["kl"], rel=1e-5)
+def test_label_means_move_inward_at_both_ends():
+    means = teaching.label_means(SUPPORT, 2.0)
+    assert means[0] > 1.0 and means[-1] < 115.0  # cut and renormalised: the mean moves inward
+    assert means[0] - 0 == pytest.approx(116 - means[-1])  # symmetric ends
+    np.testing.assert_allclose(means[10:107], SUPPORT.numpy()[10:107], atol=1e-9)  # unaffected in the middle
+    assert teaching.label_means(SUPPORT, 8.0)[0] > means[0]  # a wider label moves more
 
 
-def test_training_input_checks():
-    faces = teaching.FaceSet(torch.zeros(4, 3, 40, 40, dtype=torch.uint8), torch.ones(4),
-                             torch.tensor([0, 0, 1, 1]).bool())
-    with pytest.raises(ValueError, match="multiple of 32"):
-        next(teaching.compare_objectives(faces))
-    faces = teaching.FaceSet(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.ones(4), torch.zeros(4).bool())
-    with pytest.raises(ValueError, match="validation"):
-        next(teaching.compare_objectives(faces))
+def test_ranking_encoding_sums_to_the_expectation():
+    encoding = teaching.ranking_encoding(45, 4.0, SUPPORT)
+    assert len(encoding.steps) == len(encoding.one_minus_cdf) == len(encoding.thresholds) == 116
+    assert encoding.steps.sum() == 45  # [45 > l_k] for l_k = 0..44
+    assert np.all(np.diff(encoding.one_minus_cdf) <= 1e-12)  # non-increasing
+    assert encoding.one_minus_cdf.sum() == pytest.approx(encoding.expectation)
+    assert encoding.expectation == pytest.approx(45, abs=1e-6)
 
 
-def test_load_face_set_without_a_split_holds_out_a_fraction(photo_folder, tmp_path):
-    folder, manifest = photo_folder
-    rows = manifest.read_text().splitlines()
-    plain = tmp_path / "plain.csv"
-    plain.write_text("\n".join(",".join(r.split(",")[:2]) for r in rows) + "\n")  # file,age only
-    faces = teaching.load_face_set(folder, plain, limit=8, input_size=32, val_fraction=0.25)
-    assert len(faces) == 8 and int(faces.val.sum()) == 2
-    with pytest.raises(ValueError, match="no usable rows"):
-        empty = tmp_path / "empty.csv"
-        empty.write_text("file,age\n")
-        teaching.load_face_set(folder, empty)
+def test_loss_versus_sigma_is_smallest_near_the_predictions_width():
+    prediction = teaching.editable_distribution(SUPPORT, 30, 4.0)
+    sigmas = np.linspace(0.5, 10, 96)
+    curves = teaching.loss_versus_sigma(prediction, 30, SUPPORT, sigmas, lam=2.0)
+    assert sigmas[np.argmin(curves["KL"])] == pytest.approx(4.0, abs=0.2)
+    np.testing.assert_allclose(curves["total"] - curves["KL"], 2.0 * abs(float(prediction @ SUPPORT) - 30))
+    at_two = teaching.loss_terms(prediction, 30, 2.0, SUPPORT)
+    assert np.interp(2.0, sigmas, curves["KL"]) == pytest.approx(at_two.kl, rel=1e-6)
+
+
+def test_formulas_are_latex():
+    assert set(teaching.FORMULAS) == {"label", "ranking", "expectation", "kl_l1", "dldl_v2", "gradients"}
+    assert all(f.count("{") == f.count("}") for f in teaching.FORMULAS.values())

@@ -3,41 +3,73 @@ import json
 from pathlib import Path
 
 import streamlit as st
-from resources import default_data_dir, get_explainer, require_predictor, weights_path
+from resources import ROOT, default_data_dir, get_explainer, require_predictor, weights_path
 
 from dldl_core.explain.cam import CAM_METHODS
-from dldl_core.explain.stages import analyse_stages, stage_figure
+from dldl_core.explain.stages import TARGET_LABELS, analyse_stages, stage_figure
 from dldl_core.ui import plots
-from dldl_core.ui.model_card import find_stage_report, stage_report_tables, stage_report_weights
+from dldl_core.ui.server_paths import allowed_roots, refusal
+from dldl_core.ui.stage_report import (
+    MEASURES,
+    METHOD_NAMES,
+    MIN_STAGE_FACES,
+    STAGES_VS_BANDS,
+    enlarge_fonts,
+    few_faces_warning,
+    find_stage_report,
+    interval_table,
+    report_caption,
+    stage_measure_tables,
+    stage_report_weights,
+    stage_summary_rows,
+    strip_tables,
+)
 
-MEASURES = {"abs_delta_age": "|change of age| when the region is hidden (years)",
-            "delta_age": "change of age when the region is hidden (years; + = looks older without it)",
-            "cam_mass": "share of the CAM inside the region", "area": "share of the face the region covers"}
+MAIN_MEASURE = "delta_mae"
 
 st.title("Age stages")
-st.write("Faces are grouped by their true age into stages; per stage the Grad-CAMs are averaged in the aligned "
-         "frame, and each face region is hidden in turn to measure how much the estimate moves. The paper found "
+st.write("Faces are grouped by their true age into stages; per stage the CAMs are averaged in the aligned "
+         "frame, and each face region is hidden in turn to measure how much the error moves. The paper found "
          "infants read from the central eyes and nose, adults from a band along eyes, nose and mouth, and seniors "
          "from the forehead, eye corners, cheeks and nasolabial folds.")
+st.caption(STAGES_VS_BANDS)
 
 
 def show_report(report: dict, figure, key: str) -> None:
-    """A stage report: the figure grid, the per-stage summary and one region x stage heat map."""
+    """A stage report: a warning for thin stages, the figure grid, the per-stage summary, the change of MAE per
+    region and stage with its intervals, and one region x stage heat map."""
+    if warning := few_faces_warning(report):
+        st.warning(warning)
     if isinstance(figure, str):
         st.image(figure, width="stretch")
     elif figure is not None:
         st.pyplot(figure, width="stretch")
+    name, unit = MEASURES[MAIN_MEASURE]
     if figure is not None:
-        st.caption("Per stage: the mean CAM over the stage's mean face (top), the mean |change of age| per region "
-                   "(middle), and the paper's horizontal-strip occlusion (bottom).")
-    rows, measures = stage_report_tables(report)
-    st.dataframe(rows, hide_index=True, key=f"{key}_summary")
-    available = [m for m in MEASURES if m in measures]
+        method = METHOD_NAMES.get(report.get("method"), report.get("method"))
+        targets = ", ".join(f"{t} ({TARGET_LABELS.get(t, t)})" for t in report.get("targets", []))
+        st.caption(f"Per stage (one column each, with its number of faces n): the mean {method} maps over the "
+                   f"stage's mean face, one row per target: {targets}; then the {name}, in {unit} (red: the error "
+                   f"grows without the region, blue: it shrinks); and the same for the paper's seven horizontal "
+                   f"strips (bottom, {unit}). The tables and charts below give the same numbers at a readable size.")
+    st.dataframe(stage_summary_rows(report), hide_index=True, key=f"{key}_summary")
+    st.markdown(f"**{name[:1].upper()}{name[1:]}** ({unit}; mean ± 95 % interval over the stage's faces, n per "
+                "column)")
+    st.dataframe(interval_table(report, MAIN_MEASURE), hide_index=True, key=f"{key}_intervals")
+    tables = stage_measure_tables(report)
+    available = [m for m in MEASURES if m in tables]
     if available:
-        measure = st.selectbox("Region measure", available, format_func=MEASURES.get, key=f"{key}_measure")
-        st.plotly_chart(plots.stage_region_figure(measures[measure], measure), key=f"{key}_chart")
-    st.caption(f"{report.get('faces', 0)} faces, CAM method {report.get('method')} ({report.get('target')}), "
-               f"pipeline {report.get('pipeline')}, split {report.get('split') or 'all'}.")
+        measure = st.selectbox("Region measure", available, format_func=lambda m: MEASURES[m][0],
+                               key=f"{key}_measure")
+        st.plotly_chart(plots.stage_region_figure(tables[measure], *MEASURES[measure], tables.get(f"{measure}_ci95")),
+                        key=f"{key}_chart")
+    strips, strip_intervals = strip_tables(report)
+    if strips:
+        st.plotly_chart(plots.stage_region_figure(strips, "change of MAE when the strip is hidden", unit,
+                                                  strip_intervals, rows="strip"), key=f"{key}_strips")
+        st.caption("The paper's protocol: seven horizontal strips from forehead to chin, each filled with the mean "
+                   "colour in turn (the face and its mirror, averaged); hover a cell for its 95 % interval.")
+    st.caption(report_caption(report))
 
 
 st.header("Shipped analysis")
@@ -60,19 +92,28 @@ else:
 
 st.header("Run it on your faces")
 predictor = require_predictor()
-c1, c2 = st.columns(2)
 default = default_data_dir()
+if not default.is_dir():
+    st.info(f"The UTKFace faces are not at {default}: put UTKFace's images/ and manifest.csv there, set DLDL_UTKFACE "
+            "to their folder before starting the app, or type an image folder and its manifest below.")
+c1, c2 = st.columns(2)
 data = c1.text_input("Image folder", str(default / "images") if default.is_dir() else "", key="stages_data")
 manifest = c2.text_input("Manifest (CSV with file,age[,split])",
                          str(default / "manifest.csv") if default.is_dir() else "", key="stages_manifest")
 c1, c2, c3, c4 = st.columns(4)
 split = c1.text_input("Split (empty: all rows)", "val", key="stages_split")
-limit = c2.number_input("Faces per stage at most", 1, 2000, 30, key="stages_limit")
-method = c3.selectbox("CAM method", [m for m in CAM_METHODS if m != "scorecam"], key="stages_method")
+limit = c2.number_input("Faces per stage at most", 1, 2000, 30, key="stages_limit",
+                        help=f"Below {MIN_STAGE_FACES} faces a stage's means are mostly chance.")
+method = c3.selectbox("CAM method", [m for m in CAM_METHODS if m != "scorecam"], key="stages_method",
+                      format_func=lambda m: METHOD_NAMES.get(m, m))
 pipeline = c4.radio("Images are", ["chip", "full"], key="stages_pipeline", horizontal=True,
                     format_func={"chip": "aligned crops", "full": "photos"}.get)
 if st.button("Analyse", key="stages_run", type="primary"):
-    if not Path(data).is_dir():
+    roots = allowed_roots([ROOT, default])
+    refused = refusal(data, roots) or refusal(manifest, roots)
+    if refused:
+        st.error(refused)
+    elif not Path(data).is_dir():
         st.error(f"The image folder {data or '(empty)'} does not exist.")
     elif not Path(manifest).is_file():
         st.error(f"The manifest {manifest or '(empty)'} does not exist.")
@@ -84,7 +125,7 @@ if st.button("Analyse", key="stages_run", type="primary"):
         except ValueError as err:
             st.error(f"The analysis could not run: {err}.")
         else:
-            st.session_state.stages_result = (analysis.to_json(), stage_figure(analysis))
+            st.session_state.stages_result = (analysis.to_json(), enlarge_fonts(stage_figure(analysis)))
 if "stages_result" in st.session_state:
     report, figure = st.session_state.stages_result
     show_report(report, figure, "stages_user")

@@ -11,6 +11,7 @@ from dldl_core.explain.regions import REGION_LABELS
 from dldl_core.pipeline.face import MIN_CONFIRMATION
 from dldl_core.ui import explanation_view as view
 from dldl_core.ui.analysis import MAX_UPLOAD_BYTES, PhotoAnalysis, analyze_photo
+from dldl_core.ui.annotate import interval_label
 from dldl_core.ui.byte_cache import ByteBudgetCache
 from dldl_core.ui.photo_store import PhotoStore
 
@@ -109,7 +110,7 @@ for start in range(0, len(faces), per_row):
         with col.container(border=True):
             st.image(face.chip, caption=f"face {i + 1} (aligned)", width="stretch")
             st.markdown(f"Estimated age **{face.age:.1f}**")
-            st.caption(f"+- {face.std:.1f}; 90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f}; "
+            st.caption(f"± {face.std:.1f}; 90 % interval {interval_label(*face.interval90)}; "
                        f"detection {face.score:.2f}, confirmation {face.confirmation or 0:.2f}")
 if st.session_state.get("analyze_face_photo") != photo.sha256 or st.session_state.analyze_face >= len(faces):
     st.session_state.analyze_face, st.session_state.analyze_face_photo = 0, photo.sha256  # a new photo: its face 1
@@ -127,11 +128,7 @@ if st.session_state.get("analyze_choice_face") == face_id:  # the same face: tak
     mine.update({name: st.session_state[key] for key, name in INPUTS.items() if key in st.session_state})
 st.session_state.analyze_choice_face = face_id
 
-# plotly loads after the uploader is drawn. pandas first, completely: plotly uses whatever sys.modules holds for it,
-# which is half a module while a background import (the server's warm-up) is still running it.
-import pandas  # noqa: E402, F401
-
-from dldl_core.ui import plots  # noqa: E402
+from dldl_core.ui import plots  # noqa: E402 - plotly loads after the uploader is drawn
 
 st.subheader(f"Face {index + 1}: distribution")
 selected = mine["bin"] if st.session_state.analyze_target == "bin" else None

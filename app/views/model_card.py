@@ -5,7 +5,13 @@ from resources import weights_path
 
 from dldl_core.models.weights import WeightsError
 from dldl_core.ui import plots
-from dldl_core.ui.model_card import load_model_card, metric_label
+from dldl_core.ui.model_card import (
+    coverage_caption,
+    load_model_card,
+    metric_label,
+    pipelines_caption,
+    training_stages,
+)
 
 st.title("Model card")
 try:
@@ -26,9 +32,15 @@ if card.scalars:
     cols = st.columns(min(4, len(card.scalars)))
     for i, (name, value) in enumerate(card.scalars.items()):
         cols[i % len(cols)].metric(metric_label(name), f"{value:.3f}" if value % 1 else f"{value:.0f}")
-    st.caption("*chips*: the dataset's aligned crops fed directly; *photos*: each image detected and aligned as an "
-               "upload is; *TTA*: the mean of the image and its mirror. MAE is in years; CS@5 is the share of faces "
-               "estimated within 5 years.")
+    st.caption(pipelines_caption() + " *TTA*: the mean of the image and its mirror. MAE is in years; CS@5 is the "
+               "share of faces estimated within 5 years.")
+coverage = card.coverage_rows()
+if coverage:
+    st.subheader("Does the 90 % interval hold 90 % of the true ages?")
+    for col, row in zip(st.columns(len(coverage)), coverage):
+        col.metric(f"90 % interval coverage ({row['pipeline']})", f"{100 * row['coverage']:.1f} %",
+                   help=row["what goes in"])
+    st.caption(coverage_caption(coverage))
 per_band, per_group = card.per_band, card.per_group
 if card.evaluations:
     st.dataframe(card.evaluation_rows(), hide_index=True, key="card_evaluations")
@@ -54,7 +66,12 @@ left, right = st.columns(2)
 if card.predictions is not None:
     left.plotly_chart(plots.scatter_figure(card.predictions["pred"], card.predictions["true"]), key="card_scatter")
 if card.train_log:
-    right.plotly_chart(plots.history_figure(card.train_log), key="card_history")
+    stages = training_stages(card.train_log)
+    right.plotly_chart(plots.history_figure(card.train_log, stages=stages), key="card_history")
+    if stages:
+        right.caption(f"The {len(card.train_log)} epochs of the training log in a row; the shaded spans are its "
+                      f"{len(stages)} training stages, each started from the previous one's weights (the full card "
+                      "below describes each).")
 for key, title in (("recipe", "Training recipe"), ("training", "Training run"), ("evaluation", "Evaluation run")):
     if card.sidecar.get(key):
         with st.expander(title):

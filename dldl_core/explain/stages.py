@@ -297,7 +297,7 @@ def stage_figure(analysis: StageAnalysis):
         _draw_strip_changes(axes[-1, col], summaries[name]["strips"]["delta_mae"], strip_max, labelled=col == 0)
     _label_rows(axes, analysis, region_max)
     fig.suptitle(f"Per age stage: mean maps over the stage's mean face, and occlusion ({analysis.split or 'all'} "
-                 f"split, {sum(s['n'] for s in summaries.values())} faces)", fontsize=9)
+                 f"split, {sum(s['n'] for s in summaries.values())} faces)", fontsize=12)
     return fig
 
 
@@ -312,7 +312,7 @@ def _draw_mean_cams(axes: Any, analysis: StageAnalysis, name: str, face: np.ndar
         cam = cv2.resize(analysis.mean_cam(name, target).astype(np.float32), (side, side))
         ax.imshow(render.heat_overlay(face, cam) if n else face)
         if row == 0:
-            ax.set_title(f"{name}  (n={n})", fontsize=9)
+            ax.set_title(f"{name}  (n={n})", fontsize=12)
 
 
 def _draw_strip_changes(ax: Any, strips: list[float], strip_max: float, labelled: bool) -> None:
@@ -321,7 +321,7 @@ def _draw_strip_changes(ax: Any, strips: list[float], strip_max: float, labelled
     ax.set_ylim(len(strips) - 0.5, -0.5)
     ax.set_xlim(-strip_max * 1.1, strip_max * 1.1)
     ax.axvline(0, color="k", linewidth=0.5)
-    ax.set_yticks(np.arange(len(strips)), STRIP_NAMES if labelled else [""] * len(strips), fontsize=7)
+    ax.set_yticks(np.arange(len(strips)), STRIP_NAMES if labelled else [""] * len(strips), fontsize=10)
     ax.tick_params(axis="x", labelsize=7)
 
 
@@ -335,4 +335,4 @@ def _label_rows(axes: Any, analysis: StageAnalysis, region_max: float) -> None:
     labels = [f"{analysis.method}: {t}\n({TARGET_LABELS.get(t, t)})" for t in analysis.targets]
     labels += [f"regions: change of MAE\n(red up, blue down; max {region_max:.1f} y)", "strips: change of MAE (y)"]
     for ax, label in zip(axes[:, 0], labels):
-        ax.set_ylabel(label, fontsize=8)
+        ax.set_ylabel(label, fontsize=11)

@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from dldl_core.assets import PACKAGE_DIR
 from dldl_core.data.datasets import UTKFACE_GENDERS, UTKFACE_RACES
 from dldl_core.maths import metrics
 from dldl_core.models.registry import resolve
-from dldl_core.models.weights import WeightsError, is_default_weights, read_sidecar
+from dldl_core.models.weights import is_default_weights, read_sidecar
 
 GROUP_NAMES: dict[str, dict[int, str]] = {"gender": UTKFACE_GENDERS, "race": UTKFACE_RACES}
 
@@ -61,6 +60,17 @@ class ModelCard:
                 if name in e:
                     row[label] = round(e[name], 3) if isinstance(e[name], float) else e[name]
             rows.append(row)
+        return rows
+
+    def coverage_rows(self) -> list[dict[str, Any]]:
+        """Per pipeline, the share of validation faces whose true age lies inside the predicted central 90 %
+        interval (about 0.90 when the interval is calibrated) and the interval's mean width in years."""
+        rows = []
+        for key, e in self.evaluations.items():
+            if "coverage90" in e:
+                name, how = PIPELINES.get(e.get("pipeline", key), (e.get("pipeline", key), ""))
+                rows.append({"pipeline": name, "what goes in": how, "coverage": float(e["coverage90"]),
+                             "width": e.get("interval90_width")})
         return rows
 
     @property
@@ -142,6 +152,44 @@ def _read_log(stem: Path) -> list[dict[str, Any]] | None:
     return None
 
 
+# What goes into the network under each evaluation pipeline: its short name and how the faces are made.
+PIPELINES: dict[str, tuple[str, str]] = {
+    "chip": ("chips", "the dataset's aligned crops fed directly"),
+    "full": ("photos", "each image detected, aligned and confirmed as an upload is"),
+    "pasted": ("pasted", ("each crop pasted into a random 640x480 scene (30-80 % of its width, turned up to ±20 "
+                          "degrees), then detected and aligned as a photo: the closest of the three to a snapshot")),
+}
+
+
+def pipelines_caption() -> str:
+    """One Markdown line saying what each pipeline feeds the network."""
+    return "; ".join(f"*{name}*: {text}" for name, text in PIPELINES.values()) + "."
+
+
+def coverage_caption(rows: list[dict[str, Any]]) -> str:
+    """What the coverage numbers mean, with the intervals' mean widths."""
+    widths = ", ".join(f"{r['pipeline']} {r['width']:.1f}" for r in rows if r["width"] is not None)
+    return ("The share of validation faces whose true age lies inside the central 90 % interval of their predicted "
+            "distribution (the interval the app and dldl predict show); a calibrated interval covers about 90 %, a "
+            "lower share means the intervals are too narrow." + (f" Mean widths in years: {widths}." if widths else ""))
+
+
+def training_stages(log: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    """The stages of a training log, each (``stage k``, its first and last epoch counted from 1 over the whole log).
+
+    A log of several runs marks each record of run k with ``"stage": k`` from the second run on; unmarked records
+    belong to stage 1. A log without marks is one stage, returned as an empty list (nothing to mark).
+    """
+    stages: list[tuple[str, int, int]] = []
+    for epoch, record in enumerate(log, start=1):
+        name = f"stage {record.get('stage', 1)}"
+        if stages and stages[-1][0] == name:
+            stages[-1] = (name, stages[-1][1], epoch)
+        else:
+            stages.append((name, epoch, epoch))
+    return stages if len(stages) > 1 else []
+
+
 METRIC_WORDS = {"val": "val", "mae": "MAE", "cs5": "CS@5", "e": "e-error", "tta": "TTA", "chip": "chips",
                 "full": "photos", "pasted": "pasted"}
 
@@ -219,51 +267,3 @@ def load_model_card(path: str | os.PathLike | None = None) -> ModelCard:
         card.missing.append(f"No training log ({stem.name}.train_log.jsonl or {stem.name}.log.jsonl beside the "
                             f"weights).")
     return card
-
-
-STAGE_REPORT_DIRS = ("{stem}.stages", "stages")  # beside the weights, then docs/figures/
-DOCS_FIGURES = PACKAGE_DIR.parent / "docs" / "figures"
-
-
-def find_stage_report(path: str | os.PathLike | None = None) -> Path | None:
-    """The folder of the precomputed age-stage report (``stages.json`` from ``dldl stages``) that ships with the
-    weights: ``<stem>.stages/`` or ``stages/`` beside them, else ``docs/figures/stages/`` or ``docs/figures/``."""
-    path = resolve(path)[0]
-    names = [d.format(stem=path.stem) for d in STAGE_REPORT_DIRS]
-    for folder in [path.parent / n for n in names] + [DOCS_FIGURES / "stages", DOCS_FIGURES]:
-        if (folder / "stages.json").is_file():
-            return folder
-    return None
-
-
-def stage_report_weights(report: dict[str, Any], path: str | os.PathLike) -> str | None:
-    """None when a stage report was made with the weights at ``path`` (same sha256), else a sentence naming the
-    weights it was made with, for the page to show beside it."""
-    made_with = report.get("weights") or {}
-    try:
-        current = read_sidecar(path).get("sha256")
-    except WeightsError:
-        current = None
-    if current is not None and made_with.get("sha256") == current:
-        return None
-    sha = str(made_with.get("sha256") or "unknown")[:12]
-    return (f"This analysis was made with other weights ({made_with.get('file', 'unnamed')}, sha256 {sha}...), "
-            f"not the network in use: its maps and tables describe that network.")
-
-
-def stage_report_tables(report: dict[str, Any]
-                        ) -> tuple[list[dict[str, Any]], dict[str, dict[str, dict[str, float]]]]:
-    """The Age stages page's tables of a stage report (``StageAnalysis.to_json()``; its Markdown tables are
-    dldl_core.explain.stages.stage_markdown_tables): one summary row per stage, and per measure
-    (``delta_age``, ``abs_delta_age``, ``cam_mass``) a {region: {stage: value}} table."""
-    stages = report.get("stages", {})
-    rows = [{"stage": name, "faces": s.get("n", 0), "mean true age": round(s.get("true_age_mean", 0.0), 1),
-             "MAE (no flip)": round(s.get("mae_no_flip", 0.0), 2)} for name, s in stages.items()]
-    measures: dict[str, dict[str, dict[str, float]]] = {}
-    for name, s in stages.items():
-        if not s.get("n"):
-            continue
-        for region, values in s.get("regions", {}).items():
-            for measure, value in values.items():
-                measures.setdefault(measure, {}).setdefault(region, {})[name] = value
-    return rows, measures

@@ -1,26 +1,33 @@
-"""The maths of the Learn page: loss terms of an editable prediction with their gradients, and a short training
-that compares KL-only (DLDL) with KL + L1 of the expectation (DLDL-v2) on a few hundred faces.
+"""The maths of the Learn page: the truncated Gaussian label distribution, the ranking encoding, and the loss terms
+of an editable prediction with their gradients.
 
-The formulas live in ``labels`` and ``objectives``; this module only arranges them for teaching.
+The formulas live in ``dldl_core.maths.labels``; this module only arranges them for teaching. (The short training
+that compares the objectives is dldl_core.ui.head_training.)
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
-import cv2
 import numpy as np
 import torch
 
-from dldl_core.data.datasets import read_manifest
-from dldl_core.data.images import ImageError, load_rgb
 from dldl_core.maths import labels
-from dldl_core.models.networks import create_model
-from dldl_core.models.objectives import get_objective
-from dldl_core.models.preprocess import Preprocess
+
+# The page's equations in LaTeX, in the notation of dldl_core.maths.labels.
+FORMULAS: dict[str, str] = {
+    "label": (r"p_k = \frac{\exp\left(-\frac{(l_k - y)^2}{2\sigma^2}\right)}"
+              r"{\sum_{j=0}^{K-1} \exp\left(-\frac{(l_j - y)^2}{2\sigma^2}\right)}, \qquad k = 0, \dots, K-1"),
+    "ranking": (r"P(\text{age} > l_k) = 1 - \mathrm{CDF}_k = \sum_{j > k} p_j, \qquad "
+                r"\mathbb{E}[p] = l_0 + \sum_{k=0}^{K-2} \left(1 - \mathrm{CDF}_k\right)\left(l_{k+1} - l_k\right)"),
+    "expectation": r"\hat p_k = \mathrm{softmax}(z)_k, \qquad \mathbb{E}[\hat p] = \sum_k \hat p_k\, l_k",
+    "kl_l1": (r"\mathrm{KL}(p \,\|\, \hat p) = \sum_k p_k \log \frac{p_k}{\hat p_k}, \qquad "
+              r"L_1 = \left|\mathbb{E}[\hat p] - y\right|"),
+    "dldl_v2": r"L_{\text{DLDL-v2}} = \mathrm{KL}(p \,\|\, \hat p) + \lambda \left|\mathbb{E}[\hat p] - y\right|",
+    "gradients": (r"\frac{\partial\, \mathrm{KL}}{\partial z_k} = \hat p_k - p_k, \qquad "
+                  r"\frac{\partial L_1}{\partial z_k} = \operatorname{sign}\left(\mathbb{E}[\hat p] - y\right)\, "
+                  r"\hat p_k \left(l_k - \mathbb{E}[\hat p]\right)"),
+}
+KINK = 1e-6  # years: an |E[p_hat] - y| below this counts as 0, L1's kink (float32 resolves ~4e-6 at age 30)
 
 
 def editable_distribution(support: torch.Tensor, mean: float, std: float, second_mean: float | None = None,
@@ -38,6 +45,35 @@ def editable_distribution(support: torch.Tensor, mean: float, std: float, second
     return (1 - second_weight) * first + second_weight * second
 
 
+def label_means(support: torch.Tensor, sigma: float) -> np.ndarray:
+    """(K,) the mean of the label distribution of every true age y = l_k of the support.
+
+    The Gaussian is cut at both ends of the support and renormalised, so near the ends its mean moves inward:
+    at y = l_0 it lies above y, at y = l_K-1 below it.
+    """
+    support = support.double()
+    return labels.expectation(labels.gaussian_label_distribution(support, support, sigma), support).numpy()
+
+
+@dataclass(frozen=True)
+class RankingEncoding:
+    """A true age as Ranking-CNN's K-1 binary targets and as 1 - CDF of its Gaussian label distribution."""
+
+    thresholds: np.ndarray  # (K-1,) l_k for k = 0..K-2: "age > l_k"
+    steps: np.ndarray  # (K-1,) [y > l_k]
+    one_minus_cdf: np.ndarray  # (K-1,) P(age > l_k) under the Gaussian label distribution
+    expectation: float  # E[p] = l_0 + sum_k (1 - CDF_k) (l_k+1 - l_k)
+
+
+def ranking_encoding(age: float, sigma: float, support: torch.Tensor) -> RankingEncoding:
+    """The ranking targets of ``age`` next to 1 - CDF of its label distribution."""
+    support = support.double()
+    target = labels.gaussian_label_distribution(torch.tensor([float(age)]), support, sigma)  # (1, K)
+    rank = labels.ranking_from_distribution(target)  # (1, K-1)
+    return RankingEncoding(support[:-1].numpy(), labels.ranking_targets(torch.tensor([float(age)]), support)[0].numpy(),
+                           rank[0].numpy(), float(labels.ranking_expectation(rank, support)[0]))
+
+
 @dataclass(frozen=True)
 class LossTerms:
     """Values of the loss terms for one prediction, and each term's gradient at every bin."""
@@ -48,162 +84,71 @@ class LossTerms:
     total: float  # KL + lambda * L1, the DLDL-v2 objective
     expectation: float
     gradients: dict[str, np.ndarray]  # term -> (K,)
+    at_kink: bool  # E[p_hat] = y: L1's gradient is undefined there and is drawn as 0 (a subgradient)
 
 
-def loss_terms(prediction: torch.Tensor, age: float, sigma: float, support: torch.Tensor, lam: float = 1.0,
-               wrt: Literal["logits", "probabilities"] = "logits") -> LossTerms:
-    """Loss terms of a predicted distribution against the Gaussian label distribution of ``age``.
+def loss_terms(prediction: torch.Tensor, age: float, sigma: float, support: torch.Tensor, lam: float = 1.0
+               ) -> LossTerms:
+    """Loss terms of a predicted distribution against the Gaussian label distribution of ``age``, with their
+    gradients w.r.t. the logits z (p_hat = softmax(z)): what the network's last layer receives, bounded by
+    max |l_k - E| for L1 and by 1 for KL.
 
     Args:
-        prediction: (K,) predicted probabilities p_hat (strictly positive).
+        prediction: (K,) predicted probabilities p_hat (floored at 1e-12, as a softmax output never reaches 0).
         age: the true age y.
         sigma: std of the label distribution.
         support: (K,) ages l_k.
         lam: weight of the L1 term in the total.
-        wrt: gradients with respect to the logits z (p_hat = softmax(z): what back-propagation sends into the
-            network) or to the probabilities p_hat themselves.
     """
     support = support.double()
     target = labels.gaussian_label_distribution(torch.tensor([float(age)]), support, sigma)  # (1, K)
-    logits = prediction.double().clamp_min(1e-12).log().reshape(1, -1).detach().requires_grad_(True)  # (1, K)
-    probs_leaf = torch.softmax(logits, dim=1).detach().requires_grad_(True)
-
-    def terms(log_p: torch.Tensor, p: torch.Tensor) -> dict[str, torch.Tensor]:
-        kl = labels.kl_divergence(target, log_p)[0]
-        l1 = (labels.expectation(p, support)[0] - age).abs()
-        ce = labels.cross_entropy(target, log_p)[0]
-        return {"KL": kl, "L1": l1, "cross-entropy": ce, f"KL + {lam:g} L1": kl + lam * l1}
-
-    if wrt == "logits":
-        leaf = logits
-        values = terms(torch.log_softmax(logits, dim=1), torch.softmax(logits, dim=1))
-    elif wrt == "probabilities":
-        leaf = probs_leaf
-        values = terms(probs_leaf.clamp_min(1e-12).log(), probs_leaf)
-    else:
-        raise ValueError(f"wrt must be 'logits' or 'probabilities', got {wrt!r}")
-    gradients = {}
-    for name, value in values.items():
-        (grad,) = torch.autograd.grad(value, leaf, retain_graph=True)
-        gradients[name] = grad[0].numpy()
+    logits = prediction.double().clamp_min(1e-12).log().reshape(1, -1).requires_grad_(True)  # (1, K)
+    log_p = torch.log_softmax(logits, dim=1)
+    error = labels.expectation(log_p.exp(), support)[0] - age
+    values = {"KL": labels.kl_divergence(target, log_p)[0], "L1": error.abs(),
+              "cross-entropy": labels.cross_entropy(target, log_p)[0]}
+    gradients = {name: torch.autograd.grad(v, logits, retain_graph=True)[0][0].numpy() for name, v in values.items()}
+    at_kink = abs(float(error.detach())) < KINK
+    if at_kink:  # autograd would take the sign of a rounding error
+        gradients["L1"] = np.zeros_like(gradients["L1"])
+    gradients[f"KL + {lam:g} L1"] = gradients["KL"] + lam * gradients["L1"]
+    kl, l1, ce = (float(v.detach()) for v in values.values())
     expectation = float(labels.expectation(prediction.double().reshape(1, -1), support)[0])
-    kl, l1, ce = (float(values[k].detach()) for k in ("KL", "L1", "cross-entropy"))
-    return LossTerms(kl, l1, ce, kl + lam * l1, expectation, gradients)
+    return LossTerms(kl, l1, ce, kl + lam * l1, expectation, gradients, at_kink)
 
 
-@dataclass
-class FaceSet:
-    """Faces for a short training: uint8 images, ages, and which rows are held out for validation."""
-
-    images: torch.Tensor  # (N, 3, S, S) uint8
-    ages: torch.Tensor  # (N,) float
-    val: torch.Tensor  # (N,) bool
-
-    def __len__(self) -> int:
-        return len(self.ages)
+def probability_gradient_peak(prediction: torch.Tensor, age: float, sigma: float, support: torch.Tensor) -> float:
+    """The largest |dKL / dp_hat_k| = p_k / p_hat_k: KL's gradient w.r.t. the probabilities themselves, unbounded
+    where the prediction leaves a bin of the label nearly empty (the softmax never passes it on to the network)."""
+    target = labels.gaussian_label_distribution(torch.tensor([float(age)]), support.double(), sigma)[0]
+    return float((target / prediction.double().clamp_min(1e-12)).max())
 
 
-def load_face_set(image_dir: str | os.PathLike, manifest: str | os.PathLike, limit: int = 300, input_size: int = 32,
-                  val_fraction: float = 0.25, seed: int = 0) -> FaceSet:
-    """A random sample of ``limit`` readable faces of a manifest, resized to ``input_size`` as a ``FaceSet`` for a
-    short training, of which ``val_fraction`` are held out: drawn from the manifest's val split where it has one,
-    else from the sample. (The aligned, labelled faces of the explanations are dldl_core.explain.samples.load_faces.)
+def l1_note(terms: LossTerms) -> str | None:
+    """One sentence where the L1 term's value and gradient seem to disagree (an error that rounds to 0.00)."""
+    if terms.at_kink:
+        return ("Here E[p_hat] = y (to a millionth of a year): L1 = |E - y| sits at its kink, where it has no gradient "
+                "(any value between its two one-sided gradients is a subgradient, and autograd would take the sign of "
+                "a rounding error), so the chart draws 0 for L1.")
+    if terms.l1 < 0.005:
+        return (f"L1 shows 0.00 but its gradient is not small: |E - y| = {terms.l1:.1e} years, and the gradient of "
+                "|E - y| keeps its full size however small the error is; only its sign, that of E - y, flips as E "
+                "crosses y.")
+    return None
+
+
+def loss_versus_sigma(prediction: torch.Tensor, age: float, support: torch.Tensor, sigmas: np.ndarray,
+                      lam: float = 1.0) -> dict[str, np.ndarray]:
+    """KL and the DLDL-v2 total of one prediction for every label std in ``sigmas``: a larger sigma asks for a
+    wider prediction; L1 does not depend on sigma.
+
+    Returns:
+        ``{"KL": (S,), "total": (S,)}``.
     """
-    samples = read_manifest(manifest, image_dir).samples
-    if not samples:
-        raise ValueError(f"{manifest}: no usable rows")
-    rng = np.random.default_rng(seed)
-    n_val = max(1, int(round(limit * val_fraction)))
-    val_rows = [i for i, s in enumerate(samples) if s.split == "val"]
-    train_rows = [i for i, s in enumerate(samples) if s.split != "val"]
-    if not val_rows or not train_rows:  # no usable split: hold out part of one sample
-        train_rows, val_rows = list(range(len(samples))), []
-    images, ages, val = [], [], []
-    for rows, wanted, is_val in ((val_rows, n_val, True), (train_rows, limit - (n_val if val_rows else 0), False)):
-        kept = 0
-        for i in rng.permutation(rows) if rows else []:
-            if kept >= wanted:
-                break
-            try:
-                rgb = load_rgb(Path(image_dir) / samples[i].file)
-            except ImageError:
-                continue
-            images.append(cv2.resize(rgb, (input_size, input_size), interpolation=cv2.INTER_AREA))
-            ages.append(samples[i].age)
-            val.append(is_val)
-            kept += 1
-    if len(images) < 2:
-        raise ValueError(f"{manifest}: fewer than 2 readable images")
-    held_out = torch.tensor(val)
-    if not held_out.any():
-        held_out[: min(n_val, len(images) - 1)] = True
-    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()  # (N, 3, S, S)
-    return FaceSet(x, torch.tensor(ages, dtype=torch.float32), held_out)
-
-
-@dataclass(frozen=True)
-class MiniTrainConfig:
-    steps: int = 60  # optimisation steps per objective
-    batch_size: int = 32
-    lr: float = 3e-3  # Adam; higher than the full recipe's 1e-3 because the run is short
-    sigma: float = 2.0  # label std
-    max_age: float = 116.0  # the support is 0..max_age in 1-year bins (UTKFace runs to 116)
-    eval_every: int = 5  # steps between validation passes
-    seed: int = 0
-
-
-def compare_objectives(faces: FaceSet, objectives: Sequence[str] = ("dldl", "dldl_v2"),
-                       config: MiniTrainConfig = MiniTrainConfig()) -> Iterator[dict[str, float | str]]:
-    """Train one TinyAgeNet per objective from the same initial weights on the same batches, step by step in turn,
-    so a page can draw both curves as they grow.
-
-    Yields:
-        records ``{"objective", "step", "kl", "l1", "total"}``, with ``"val_mae"`` every ``eval_every`` steps and at
-        the last step.
-    """
-    size = faces.images.shape[-1]
-    if size % 32:
-        raise ValueError(f"the faces must be a multiple of 32 pixels, got {size}")
-    train_idx = torch.nonzero(~faces.val).flatten()
-    val_idx = torch.nonzero(faces.val).flatten()
-    if len(train_idx) == 0 or len(val_idx) == 0:
-        raise ValueError("the faces need both training and validation rows")
-    preprocess = Preprocess(input_size=size)
-    torch.manual_seed(config.seed)
-    initial = create_model("tiny", max_age=config.max_age, num_bins=int(config.max_age) + 1)
-    runs = []
-    for name in objectives:
-        model = create_model("tiny", max_age=config.max_age, num_bins=int(config.max_age) + 1)
-        model.load_state_dict(initial.state_dict())
-        runs.append((name, get_objective(name), model, torch.optim.Adam(model.parameters(), lr=config.lr)))
-    generator = torch.Generator().manual_seed(config.seed)
-    sigma = torch.full((config.batch_size,), config.sigma)
-    for step in range(1, config.steps + 1):
-        batch = train_idx[torch.randint(len(train_idx), (config.batch_size,), generator=generator)]
-        x = preprocess.normalize(faces.images[batch])
-        flip = torch.rand(len(batch), generator=generator) < 0.5  # the recipe's horizontal flip
-        x = torch.where(flip.reshape(-1, 1, 1, 1), x.flip(-1), x)
-        ages = faces.ages[batch]
-        for name, objective, model, optimizer in runs:
-            model.train()
-            terms = objective.loss(model(x), ages, sigma[: len(batch)], model.support)
-            optimizer.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            optimizer.step()
-            record: dict[str, float | str] = {"objective": name, "step": step,
-                                              **{k: float(v.detach()) for k, v in terms.items()}}
-            if step % config.eval_every == 0 or step == config.steps:
-                record["val_mae"] = validation_mae(model, faces, val_idx, preprocess, objective)
-            yield record
-
-
-@torch.inference_mode()
-def validation_mae(model: torch.nn.Module, faces: FaceSet, index: torch.Tensor, preprocess: Preprocess,
-                   objective) -> float:
-    """MAE of the expectation on the rows ``index`` (no flip-TTA: the run is about the objectives)."""
-    model.eval()
-    ages = []
-    for chunk in index.split(256):
-        out = model(preprocess.normalize(faces.images[chunk]))
-        ages.append(objective.readout(out, model.support).age)
-    return float((torch.cat(ages) - faces.ages[index]).abs().mean())
+    support = support.double()
+    ages = torch.full((len(sigmas),), float(age), dtype=torch.float64)
+    targets = labels.gaussian_label_distribution(ages, support, torch.as_tensor(sigmas, dtype=torch.float64))
+    log_p = prediction.double().clamp_min(1e-12).log().reshape(1, -1).expand_as(targets)  # (S, K)
+    kl = labels.kl_divergence(targets, log_p).numpy()
+    l1 = abs(float(labels.expectation(prediction.double().reshape(1, -1), support)[0]) - age)
+    return {"KL": kl, "total": kl + lam * l1}

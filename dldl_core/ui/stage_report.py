@@ -1,0 +1,152 @@
+"""What the Age stages page shows of a stage report (``stages.json`` from ``dldl stages``, the JSON of
+dldl_core.explain.stages.StageAnalysis): where the shipped one lives, whether it describes the network in use, its
+tables with counts and 95 % intervals, and which stages hold too few faces to read.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from dldl_core.assets import PACKAGE_DIR
+from dldl_core.explain.regions import region_label
+from dldl_core.models.registry import resolve
+from dldl_core.models.weights import WeightsError, read_sidecar
+
+STAGE_REPORT_DIRS = ("{stem}.stages", "stages")  # beside the weights, then docs/figures/
+DOCS_FIGURES = PACKAGE_DIR.parent / "docs" / "figures"
+MIN_STAGE_FACES = 20  # below this a stage's means are mostly chance
+Z95 = 1.96  # a 95 % interval is the mean +- 1.96 standard errors
+
+# Region measures of a report: key -> (name, unit). The change of MAE is the report's main measure (its figure's
+# "regions" row and its Markdown tables); the page uses these names everywhere it shows one.
+MEASURES: dict[str, tuple[str, str]] = {
+    "delta_mae": ("change of MAE when the region is hidden", "years"),
+    "delta_age": ("change of the estimated age when the region is hidden", "years (+: older without it)"),
+    "area": ("share of the face the region covers", "share of the face"),
+}
+METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "hirescam": "HiResCAM", "layercam": "LayerCAM",
+                "eigencam": "EigenCAM", "scorecam": "Score-CAM"}
+STAGES_VS_BANDS = ("Why two groupings: these stages are the paper's (0-3, 4-12, 13-19, 20-39, 40-59, 60+), chosen "
+                   "for what the network looks at (infants' faces read differently from older children's). The model "
+                   "card's age bands (0-12, 13-19, 20-39, 40-59, 60-79, 80+) are chosen for its error tables: they "
+                   "keep the children together and split the seniors, whose oldest faces are estimated much too young. "
+                   "Both are defined in dldl_core/maths/age_groups.py.")
+
+
+def find_stage_report(path: str | os.PathLike | None = None) -> Path | None:
+    """The folder of the precomputed age-stage report (``stages.json`` from ``dldl stages``) that ships with the
+    weights: ``<stem>.stages/`` or ``stages/`` beside them, else ``docs/figures/stages/`` or ``docs/figures/``."""
+    path = resolve(path)[0]
+    names = [d.format(stem=path.stem) for d in STAGE_REPORT_DIRS]
+    for folder in [path.parent / n for n in names] + [DOCS_FIGURES / "stages", DOCS_FIGURES]:
+        if (folder / "stages.json").is_file():
+            return folder
+    return None
+
+
+def stage_report_weights(report: dict[str, Any], path: str | os.PathLike) -> str | None:
+    """None when a stage report was made with the weights at ``path`` (same sha256), else a sentence naming the
+    weights it was made with, for the page to show beside it."""
+    made_with = report.get("weights") or {}
+    try:
+        current = read_sidecar(path).get("sha256")
+    except WeightsError:
+        current = None
+    if current is not None and made_with.get("sha256") == current:
+        return None
+    sha = str(made_with.get("sha256") or "unknown")[:12]
+    return (f"This analysis was made with other weights ({made_with.get('file', 'unnamed')}, sha256 {sha}...), "
+            f"not the network in use: its maps and tables describe that network.")
+
+
+def stage_summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per stage: its faces, their mean true age and the network's MAE on them (no flip)."""
+    return [{"stage": name, "faces": s.get("n", 0), "mean true age": round(s.get("true_age_mean", 0.0), 1),
+             "MAE (no flip)": round(s.get("mae_no_flip", 0.0), 2)} for name, s in report.get("stages", {}).items()]
+
+
+def stage_measure_tables(report: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per region measure of ``MEASURES`` that the report holds, a {region: {stage: value}} table (regions by their
+    names for people, stages without faces left out); ``"<measure>_ci95"`` tables hold the 95 % half-widths where
+    the report has standard errors."""
+    tables: dict[str, dict[str, dict[str, float]]] = {}
+    for name, s in report.get("stages", {}).items():
+        if not s.get("n"):
+            continue
+        for name_in_report, values in s.get("regions", {}).items():
+            region = region_label(name_in_report)
+            for key, value in values.items():
+                if key in MEASURES:
+                    tables.setdefault(key, {}).setdefault(region, {})[name] = value
+                elif key.endswith("_se") and key.removesuffix("_se") in MEASURES:
+                    tables.setdefault(f"{key.removesuffix('_se')}_ci95", {}).setdefault(region, {})[name] = Z95 * value
+    return tables
+
+
+def interval_table(report: dict[str, Any], measure: str = "delta_mae") -> list[dict[str, str]]:
+    """One row per region, one column per stage headed with its faces (``0-3 (n=100)``), each cell the mean and its
+    95 % interval (``+0.51 ± 0.21``), or the mean alone where the report has no standard error."""
+    tables = stage_measure_tables(report)
+    values, half = tables.get(measure, {}), tables.get(f"{measure}_ci95", {})
+    counts = {name: s.get("n", 0) for name, s in report.get("stages", {}).items() if s.get("n")}
+    rows = []
+    for region, per_stage in values.items():
+        row = {"region": region}
+        for stage, n in counts.items():
+            cell = f"{per_stage[stage]:+.2f}" if stage in per_stage else ""
+            if stage in half.get(region, {}):
+                cell += f" ± {half[region][stage]:.2f}"
+            row[f"{stage} (n={n})"] = cell
+        rows.append(row)
+    return rows
+
+
+def strip_tables(report: dict[str, Any]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """The paper's horizontal-strip occlusion as {strip: {stage: change of MAE}} and the 95 % half-widths in the
+    same layout (stages without faces left out)."""
+    values: dict[str, dict[str, float]] = {}
+    half: dict[str, dict[str, float]] = {}
+    for stage, s in report.get("stages", {}).items():
+        strips = s.get("strips") or {}
+        if not s.get("n") or "delta_mae" not in strips:
+            continue
+        errors = strips.get("delta_mae_se") or [None] * len(strips["delta_mae"])
+        for i, (name, value, se) in enumerate(zip(strips["names"], strips["delta_mae"], errors)):
+            values.setdefault(f"{i + 1} {name}", {})[stage] = value
+            if se is not None:
+                half.setdefault(f"{i + 1} {name}", {})[stage] = Z95 * se
+    return values, half
+
+
+def few_faces_warning(report: dict[str, Any], minimum: int = MIN_STAGE_FACES) -> str | None:
+    """One sentence naming the stages with fewer than ``minimum`` faces, or None when every stage has enough."""
+    few = [f"{name} ({s.get('n', 0)})" for name, s in report.get("stages", {}).items() if s.get("n", 0) < minimum]
+    if not few:
+        return None
+    return (f"Fewer than {minimum} faces in the stage{'s' if len(few) > 1 else ''} {', '.join(few)}: their means "
+            f"are mostly chance (see the intervals); analyse more faces per stage.")
+
+
+def report_caption(report: dict[str, Any]) -> str:
+    """What a report was made with: faces, CAM method and targets, pipeline and split."""
+    method = report.get("method") or "unknown"
+    targets = ", ".join(report.get("targets") or []) or "none"
+    pipeline = {"chip": "aligned crops", "full": "photos", "pasted": "crops pasted into photos"}.get(
+        report.get("pipeline"), report.get("pipeline") or "unknown")
+    return (f"{report.get('faces', 0)} faces; CAM method {METHOD_NAMES.get(method, method)} (targets: {targets}); "
+            f"images: {pipeline}; split: {report.get('split') or 'all rows'}.")
+
+
+def enlarge_fonts(figure: Any, size: float = 12.0, taller: float = 1.4) -> Any:
+    """A matplotlib figure with every text at least ``size`` points and ``taller`` times its height, readable when
+    shown at a page's width (the rows' two-line labels need the height; the constrained layout makes room)."""
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        text.set_fontsize(max(text.get_fontsize(), size))
+    for ax in figure.axes:
+        ax.tick_params(labelsize=size - 2)
+    width, height = figure.get_size_inches()
+    figure.set_size_inches(width, height * taller)
+    return figure
