@@ -136,3 +136,23 @@ def test_without_the_dataset_a_clear_message(tmp_path, monkeypatch):
     assert at.text_input(key="learn_data").value == ""
     at.button(key="learn_train").click().run()
     assert at.error[0].value.startswith("Point the two fields")
+
+
+def test_typed_paths_and_settings_survive_a_visit_to_another_page(tmp_path):
+    at = open_page("views/learn.py")
+    at.text_input(key="learn_data").set_value(str(tmp_path / "faces")).run()
+    at.slider(key="learn_sigma").set_value(3.5).run()
+    at.switch_page("views/model_card.py").run()
+    at.switch_page("views/learn.py").run()
+    no_exception(at)
+    assert at.text_input(key="learn_data").value == str(tmp_path / "faces")
+    assert at.slider(key="learn_sigma").value == 3.5
+
+
+def test_the_age_stages_settings_survive_a_visit_to_another_page():
+    at = open_page("views/age_stages.py")
+    at.text_input(key="stages_split").set_value("train").run()
+    at.switch_page("views/learn.py").run()
+    at.switch_page("views/age_stages.py").run()
+    no_exception(at)
+    assert at.text_input(key="stages_split").value == "train"

@@ -97,16 +97,19 @@ if not default.is_dir():
     st.info(f"The UTKFace faces are not at {default}: put UTKFace's images/ and manifest.csv there, set DLDL_UTKFACE "
             "to their folder before starting the app, or type an image folder and its manifest below.")
 c1, c2 = st.columns(2)
-data = c1.text_input("Image folder", str(default / "images") if default.is_dir() else "", key="stages_data")
+data = c1.text_input("Image folder", str(default / "images") if default.is_dir() else "", key="stages_data",
+                     persist_state="session")
 manifest = c2.text_input("Manifest (CSV with file,age[,split])",
-                         str(default / "manifest.csv") if default.is_dir() else "", key="stages_manifest")
+                         str(default / "manifest.csv") if default.is_dir() else "", key="stages_manifest",
+                         persist_state="session")
 c1, c2, c3, c4 = st.columns(4)
-split = c1.text_input("Split (empty: all rows)", "val", key="stages_split")
-limit = c2.number_input("Faces per stage at most", 1, 2000, 30, key="stages_limit",
+split = c1.text_input("Split (empty: all rows)", "val", key="stages_split", persist_state="session")
+limit = c2.number_input("Faces per stage at most", 1, 2000, 30, key="stages_limit", persist_state="session",
                         help=f"Below {MIN_STAGE_FACES} faces a stage's means are mostly chance.")
 method = c3.selectbox("CAM method", [m for m in CAM_METHODS if m != "scorecam"], key="stages_method",
+                      persist_state="session",
                       format_func=lambda m: METHOD_NAMES.get(m, m))
-pipeline = c4.radio("Images are", ["chip", "full"], key="stages_pipeline", horizontal=True,
+pipeline = c4.radio("Images are", ["chip", "full"], key="stages_pipeline", persist_state="session", horizontal=True,
                     format_func={"chip": "aligned crops", "full": "photos"}.get)
 if st.button("Analyse", key="stages_run", type="primary"):
     roots = allowed_roots([ROOT, default])

@@ -62,8 +62,8 @@ def label_distribution_part() -> None:
     """The Gaussian label distribution, and how cutting it at the ends of the support moves its mean."""
     st.latex(teaching.FORMULAS["label"])
     c1, c2 = st.columns(2)
-    age = c1.slider("True age y", 0, TOP, 30, key="learn_age")
-    sigma = c2.slider("Label std sigma", 0.5, 10.0, 2.0, 0.5, key="learn_sigma",
+    age = c1.slider("True age y", 0, TOP, 30, key="learn_age", persist_state="session")
+    sigma = c2.slider("Label std sigma", 0.5, 10.0, 2.0, 0.5, key="learn_sigma", persist_state="session",
                       help="Annotator uncertainty: ChaLearn gives one per image; a constant (2) elsewhere.")
     target = teaching.editable_distribution(SUPPORT, age, sigma)
     means = teaching.label_means(SUPPORT, sigma)
@@ -88,8 +88,8 @@ def ranking_part() -> None:
     """Ranking-CNN's K-1 binary targets against 1 - CDF of the label distribution, with their own sliders."""
     st.latex(teaching.FORMULAS["ranking"])
     c1, c2 = st.columns(2)
-    age = c1.slider("True age y", 0, TOP, 45, key="learn_rank_age")
-    sigma = c2.slider("Label std sigma", 0.5, 10.0, 4.0, 0.5, key="learn_rank_sigma")
+    age = c1.slider("True age y", 0, TOP, 45, key="learn_rank_age", persist_state="session")
+    sigma = c2.slider("Label std sigma", 0.5, 10.0, 4.0, 0.5, key="learn_rank_sigma", persist_state="session")
     encoding = teaching.ranking_encoding(age, sigma, SUPPORT)
     st.plotly_chart(plots.ranking_figure(SUPPORT.numpy(), encoding.steps, encoding.one_minus_cdf),
                     key="learn_ranking_chart")
@@ -107,14 +107,17 @@ ranking_part()
 def loss_inputs() -> dict:
     """The sliders of the loss part: the true age, sigma, the predicted distribution's shape and lambda."""
     c1, c2, c3 = st.columns(3)
-    values = {"age": c1.slider("True age y", 0, TOP, 30, key="learn_loss_age"),
-              "sigma": c2.slider("Label std sigma", 0.5, 10.0, 2.0, 0.5, key="learn_loss_sigma"),
-              "lam": c3.slider("lambda (weight of L1)", 0.0, 5.0, 1.0, 0.1, key="learn_lambda")}
+    values = {"age": c1.slider("True age y", 0, TOP, 30, key="learn_loss_age", persist_state="session"),
+              "sigma": c2.slider("Label std sigma", 0.5, 10.0, 2.0, 0.5, key="learn_loss_sigma",
+                                 persist_state="session"),
+              "lam": c3.slider("lambda (weight of L1)", 0.0, 5.0, 1.0, 0.1, key="learn_lambda",
+                               persist_state="session")}
     c1, c2, c3, c4 = st.columns(4)
-    values["mean"] = c1.slider("Predicted centre", 0, TOP, 36, key="learn_pred_mean")
-    values["std"] = c2.slider("Predicted spread", 1.0, 15.0, 4.0, 0.5, key="learn_pred_std")
-    values["second_mean"] = c3.slider("Second hump at", 0, TOP, 60, key="learn_second_mean")
-    values["second_weight"] = c4.slider("Second hump weight", 0.0, 1.0, 0.0, 0.05, key="learn_second_weight")
+    values["mean"] = c1.slider("Predicted centre", 0, TOP, 36, key="learn_pred_mean", persist_state="session")
+    values["std"] = c2.slider("Predicted spread", 1.0, 15.0, 4.0, 0.5, key="learn_pred_std", persist_state="session")
+    values["second_mean"] = c3.slider("Second hump at", 0, TOP, 60, key="learn_second_mean", persist_state="session")
+    values["second_weight"] = c4.slider("Second hump weight", 0.0, 1.0, 0.0, 0.05, key="learn_second_weight",
+                                        persist_state="session")
     return values
 
 
@@ -173,14 +176,17 @@ def data_inputs() -> tuple[str, str, int, int, int]:
         st.info(f"The UTKFace faces are not at {default}: put UTKFace's images/ and manifest.csv there, set "
                 "DLDL_UTKFACE to their folder before starting the app, or type an image folder and its manifest.")
     c1, c2 = st.columns(2)
-    data = c1.text_input("Image folder", str(default / "images") if default.is_dir() else "", key="learn_data")
+    data = c1.text_input("Image folder", str(default / "images") if default.is_dir() else "", key="learn_data",
+                         persist_state="session")
     manifest = c2.text_input("Manifest (CSV with file,age[,split])",
-                             str(default / "manifest.csv") if default.is_dir() else "", key="learn_manifest")
+                             str(default / "manifest.csv") if default.is_dir() else "", key="learn_manifest",
+                             persist_state="session")
     c1, c2, c3 = st.columns(3)
-    faces = c1.number_input("Faces", 20, 5000, 600, 20, key="learn_faces",
+    faces = c1.number_input("Faces", 20, 5000, 600, 20, key="learn_faces", persist_state="session",
                             help="A quarter are validation faces (from the manifest's val split where it has one).")
-    steps = c2.number_input("Steps per head", 10, 2000, 300, 10, key="learn_steps")
-    seeds = c3.number_input("Seeds", 1, 5, 3, key="learn_seeds", help="Each seed trains both heads from its own "
+    steps = c2.number_input("Steps per head", 10, 2000, 300, 10, key="learn_steps", persist_state="session")
+    seeds = c3.number_input("Seeds", 1, 5, 3, key="learn_seeds",
+                            persist_state="session", help="Each seed trains both heads from its own "
                             "initial weights and batch order; the spread over seeds shows how much of a gap these "
                             "alone make.")
     return data, manifest, int(faces), int(steps), int(seeds)
