@@ -66,6 +66,31 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("DLDL_UTKFACE", ROOT.parent / "shared" / "datasets" / "utkface"))
 
 
+def dataset_inputs(key_prefix: str) -> tuple[str, str]:
+    """The image folder and manifest fields of a page (UTKFace where the project keeps it, unless typed; a note
+    when it is not there), kept for the session under ``<key_prefix>_data`` and ``<key_prefix>_manifest``."""
+    default = default_data_dir()
+    if not default.is_dir():
+        st.info(f"The UTKFace faces are not at {default}: put UTKFace's images/ and manifest.csv there, set "
+                "DLDL_UTKFACE to their folder before starting the app, or type an image folder and its manifest.")
+    c1, c2 = st.columns(2)
+    data = c1.text_input("Image folder", str(default / "images") if default.is_dir() else "",
+                         key=f"{key_prefix}_data", persist_state="session")
+    manifest = c2.text_input("Manifest (CSV with file,age[,split])",
+                             str(default / "manifest.csv") if default.is_dir() else "",
+                             key=f"{key_prefix}_manifest", persist_state="session")
+    return data, manifest
+
+
+def path_refusal(*paths: str) -> str | None:
+    """One sentence when a typed path lies outside the allowed roots (the project, the UTKFace folder, the temp
+    folder, or ``DLDL_ALLOWED_ROOTS``), else None."""
+    from dldl_core.ui.server_paths import allowed_roots, refusal
+
+    roots = allowed_roots([ROOT, default_data_dir()])
+    return next((problem for path in paths if (problem := refusal(path, roots))), None)
+
+
 def device_label(device) -> str:
     """``CPU`` or ``GPU (name)`` of a torch device, for display."""
     if device.type == "cuda":

@@ -3,12 +3,11 @@ import json
 from pathlib import Path
 
 import streamlit as st
-from resources import ROOT, default_data_dir, get_explainer, require_predictor, weights_path
+from resources import dataset_inputs, get_explainer, path_refusal, require_predictor, weights_path
 
 from dldl_core.explain.cam import CAM_METHODS
 from dldl_core.explain.stages import TARGET_LABELS, analyse_stages, stage_figure
 from dldl_core.ui import plots
-from dldl_core.ui.server_paths import allowed_roots, refusal
 from dldl_core.ui.stage_report import (
     MEASURES,
     METHOD_NAMES,
@@ -92,16 +91,7 @@ else:
 
 st.header("Run it on your faces")
 predictor = require_predictor()
-default = default_data_dir()
-if not default.is_dir():
-    st.info(f"The UTKFace faces are not at {default}: put UTKFace's images/ and manifest.csv there, set DLDL_UTKFACE "
-            "to their folder before starting the app, or type an image folder and its manifest below.")
-c1, c2 = st.columns(2)
-data = c1.text_input("Image folder", str(default / "images") if default.is_dir() else "", key="stages_data",
-                     persist_state="session")
-manifest = c2.text_input("Manifest (CSV with file,age[,split])",
-                         str(default / "manifest.csv") if default.is_dir() else "", key="stages_manifest",
-                         persist_state="session")
+data, manifest = dataset_inputs("stages")
 c1, c2, c3, c4 = st.columns(4)
 split = c1.text_input("Split (empty: all rows)", "val", key="stages_split", persist_state="session")
 limit = c2.number_input("Faces per stage at most", 1, 2000, 30, key="stages_limit", persist_state="session",
@@ -112,8 +102,7 @@ method = c3.selectbox("CAM method", [m for m in CAM_METHODS if m != "scorecam"],
 pipeline = c4.radio("Images are", ["chip", "full"], key="stages_pipeline", persist_state="session", horizontal=True,
                     format_func={"chip": "aligned crops", "full": "photos"}.get)
 if st.button("Analyse", key="stages_run", type="primary"):
-    roots = allowed_roots([ROOT, default])
-    refused = refusal(data, roots) or refusal(manifest, roots)
+    refused = path_refusal(data, manifest)
     if refused:
         st.error(refused)
     elif not Path(data).is_dir():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 import torch
-from resources import ROOT, default_data_dir, weights_path
+from resources import dataset_inputs, path_refusal, weights_path
 
 from dldl_core.models.weights import Weights, WeightsError, load_weights, read_sidecar
 from dldl_core.ui import plots, teaching
@@ -20,7 +20,6 @@ from dldl_core.ui.head_training import (
     HeadConfig,
     summarise,
 )
-from dldl_core.ui.server_paths import allowed_roots, refusal
 
 CHUNK_SECONDS = 0.6  # training time per rerun of the training fragment, between which Stop is honoured
 SIGMAS = np.linspace(0.5, 10.0, 96)
@@ -171,16 +170,7 @@ def request_stop() -> None:
 
 def data_inputs() -> tuple[str, str, int, int, int]:
     """Where the faces are (UTKFace where the project keeps it, unless typed) and the size of the run."""
-    default = default_data_dir()
-    if not default.is_dir():
-        st.info(f"The UTKFace faces are not at {default}: put UTKFace's images/ and manifest.csv there, set "
-                "DLDL_UTKFACE to their folder before starting the app, or type an image folder and its manifest.")
-    c1, c2 = st.columns(2)
-    data = c1.text_input("Image folder", str(default / "images") if default.is_dir() else "", key="learn_data",
-                         persist_state="session")
-    manifest = c2.text_input("Manifest (CSV with file,age[,split])",
-                             str(default / "manifest.csv") if default.is_dir() else "", key="learn_manifest",
-                             persist_state="session")
+    data, manifest = dataset_inputs("learn")
     c1, c2, c3 = st.columns(3)
     faces = c1.number_input("Faces", 20, 5000, 600, 20, key="learn_faces", persist_state="session",
                             help="A quarter are validation faces (from the manifest's val split where it has one).")
@@ -194,8 +184,7 @@ def data_inputs() -> tuple[str, str, int, int, int]:
 
 def start_training(data: str, manifest: str, faces: int, steps: int, seeds: int) -> None:
     """Check the paths, get the features (computed once, then cached) and set up the heads for the fragment."""
-    roots = allowed_roots([ROOT, default_data_dir()])
-    problem = refusal(data, roots) or refusal(manifest, roots)
+    problem = path_refusal(data, manifest)
     if not problem and not (data and Path(data).is_dir() and Path(manifest).is_file()):
         problem = ("Point the two fields to an image folder and its manifest (for example UTKFace's images/ and "
                    "manifest.csv) to run the comparison.")
