@@ -15,8 +15,10 @@ Rows (``ROWS``):
 - the paper's sigma sensitivity: ``dldl_v2`` at sigma 1, 3, 4 (sigma 2 is the joint row), one seed.
 
 Runs go in the order of their seed, so that an interrupted table already holds whole comparisons. Every finished
-run is a line of ``OUT/results.jsonl`` and an ``OUT/outputs/KEY.npz``; a second call skips them and resumes an
-interrupted training from its checkpoint. ``--report-only`` writes the table from what is there.
+run is a line of ``OUT/results.jsonl`` and an ``OUT/outputs/KEY.npz``, and is also kept in the repository's record
+(``--record``, default ``benchmarks/ablation_runs/``: the results line and the per-face estimates, a few kB a run), so
+that the table can be rewritten and the plan resumed on another machine; a second call skips the recorded runs and
+resumes an interrupted training from its checkpoint in ``OUT``. ``--report-only`` writes the table from the record.
 
 The table goes into the report between ``<!-- ablation:begin -->`` and ``<!-- ablation:end -->`` (a smoke run's
 block is marked ``<!-- ablation:begin smoke -->`` and never replaces measured results); the trained ranking network
@@ -65,6 +67,7 @@ BLOCK = "ablation"  # the report's block: <!-- ablation:begin --> ... <!-- ablat
 NO_VAL = "__no_val__"  # a split name no manifest row has: the trainer then skips its per-epoch validation
 E_ERROR_SIGMA = 5.0  # UTKFace gives one age per face and no spread: the e-error uses this fixed sigma (years)
 REFERENCE = "dldl_v2"  # the row every other is compared with
+FIGURE_RUNS = ("dldl_seed0", "ranking_seed0")  # the runs whose distributions the ranking figure reads
 
 
 @dataclass(frozen=True)
@@ -184,13 +187,38 @@ def load_val(args: argparse.Namespace, manifest: Path, out: Path) -> dict:
             "unique": np.array([Path(s.file).name not in copies for s in samples])}
 
 
-def stored(out: Path) -> tuple[dict[str, dict], dict[str, dict[str, np.ndarray]]]:
-    """Finished runs: their results lines and their per-face outputs."""
-    path = out / "results.jsonl"
+def stored(out: Path, record: Path) -> tuple[dict[str, dict], dict[str, dict[str, np.ndarray]]]:
+    """Finished runs: their results lines and their per-face outputs, from the record (copying into it any run
+    that ``out`` holds and the record does not yet)."""
+    results, outputs = _read_runs(record)
+    found, full = _read_runs(out)
+    for key in found.keys() - results.keys():
+        keep_record(record, found[key], full[key])
+        results[key], outputs[key] = found[key], compact(key, full[key])
+    return results, outputs
+
+
+def _read_runs(folder: Path) -> tuple[dict[str, dict], dict[str, dict[str, np.ndarray]]]:
+    path = folder / "results.jsonl"
     results = {r["key"]: r for r in map(json.loads, path.read_text().splitlines())} if path.is_file() else {}
-    outputs = {key: dict(np.load(out / "outputs" / f"{key}.npz")) for key in results
-               if (out / "outputs" / f"{key}.npz").is_file()}
+    outputs = {key: dict(np.load(folder / "outputs" / f"{key}.npz")) for key in results
+               if (folder / "outputs" / f"{key}.npz").is_file()}
     return {k: results[k] for k in outputs}, outputs
+
+
+def compact(key: str, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the record keeps of a run's per-face outputs: estimates, true ages and the no-copy mask; the
+    distributions and sigmoids only for the runs of the ranking figure."""
+    keep = ("pred", "true", "unique") + (("distribution", "ranking_sigmoids") if key in FIGURE_RUNS else ())
+    return {k: v for k, v in outputs.items() if k in keep}
+
+
+def keep_record(record: Path, result: dict, outputs: dict[str, np.ndarray]) -> None:
+    """Add one finished run to the record (its results line and its compact outputs)."""
+    (record / "outputs").mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(record / "outputs" / f"{result['key']}.npz", **compact(result["key"], outputs))
+    with open(record / "results.jsonl", "a") as f:
+        f.write(json.dumps(result) + "\n")
 
 
 def header(args: argparse.Namespace, results: dict[str, dict]) -> list[str]:
@@ -240,6 +268,9 @@ def parse_args() -> argparse.Namespace:
                         help="dataset folder with manifest.csv (split column train/val), images/ and duplicates.csv")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "dldl_ablation",
                         help="runs, outputs, the decoded-image cache and results.jsonl (never the repository)")
+    parser.add_argument("--record", type=Path, default=ROOT / "benchmarks" / "ablation_runs",
+                        help="the finished runs' results lines and compact per-face outputs (kept in the repository, "
+                             "so that the table can be rewritten and resumed anywhere)")
     parser.add_argument("--report", type=Path, default=ROOT / "docs" / "ablation.md")
     parser.add_argument("--figure", type=Path, default=ROOT / "docs" / "figures" / "ranking_vs_cdf_trained.png")
     parser.add_argument("--epochs", type=int, default=20)
@@ -254,6 +285,7 @@ def parse_args() -> argparse.Namespace:
     if args.quick:
         args.epochs, args.kl_only_epochs, args.seeds, args.train_size, args.val_limit = 1, 0, args.seeds[:1], 300, 300
         args.out = args.out.with_name(args.out.name + "_quick")
+        args.record = args.out / "record"  # a smoke run never touches the repository's record
     args.out = args.out.expanduser().resolve()
     if args.out == ROOT or ROOT in args.out.parents:
         raise SystemExit("--out must be outside the repository (runs and the image cache are large)")
@@ -265,7 +297,7 @@ def main() -> None:
     out = args.out
     (out / "outputs").mkdir(parents=True, exist_ok=True)
     manifest = write_manifest(args.data, out, args.train_size, args.val_limit)
-    results, _ = stored(out)
+    results, _ = stored(out, args.record)
     todo = [] if args.report_only else [r for r in plan(tuple(args.seeds), args.quick) if r.key not in results]
     print(f"{len(results)} runs finished, {len(todo)} to run", flush=True)
     val = load_val(args, manifest, out) if todo else None
@@ -275,9 +307,10 @@ def main() -> None:
         r = {**finish_run(run, args, manifest, out, val), "train_images": train_images}
         with open(out / "results.jsonl", "a") as f:
             f.write(json.dumps(r) + "\n")
+        keep_record(args.record, r, dict(np.load(out / "outputs" / f"{run.key}.npz")))
         print(f"[{i}/{len(todo)}] {run.key}: MAE {r['mae']:.3f} (unique {r['mae_unique']:.3f}), "
               f"{r['train_img_per_s']:.0f} img/s, {r['call_wall_s'] / 60:.1f} min", flush=True)
-    results, outputs = stored(out)
+    results, outputs = stored(out, args.record)
     figure = stats.ranking_figure(outputs, args.figure, ROOT) if not args.quick else None
     if write_report(args.report, render(args, results, outputs, figure), quick=args.quick):
         print(f"table written to {args.report}")

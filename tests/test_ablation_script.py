@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import math
 import sys
 from argparse import Namespace
@@ -136,3 +137,23 @@ def test_the_trained_ranking_figure_correlates_sigmoids_with_one_minus_cdf(ablat
     r = float(text.split("Pearson r = ")[1].split(" ")[0])
     assert path.is_file() and 0.99 < r <= 1.0 and "(figures/ranking.png)" in text
     assert ablation.stats.ranking_figure({"dldl_seed0": outputs["dldl_seed0"]}, path, tmp_path) is None
+
+
+def test_record_keeps_compact_runs_and_takes_in_runs_it_lacks(ablation, tmp_path):
+    out, record = tmp_path / "out", tmp_path / "record"
+    (out / "outputs").mkdir(parents=True)
+    full = {"pred": np.array([20.0, 31.0]), "true": np.array([22.0, 30.0]), "unique": np.array([True, False]),
+            "files": np.array(["a.jpg", "b.jpg"]), "distribution": np.full((2, 117), 1 / 117, np.float16)}
+    for key in ("dex_seed0", "dldl_seed0"):
+        np.savez_compressed(out / "outputs" / f"{key}.npz", **full)
+        with open(out / "results.jsonl", "a") as f:
+            f.write(json.dumps({"key": key, "row": key[:-6], "seed": 0}) + "\n")
+    results, outputs = ablation.stored(out, record)
+    assert set(results) == {"dex_seed0", "dldl_seed0"}
+    kept = {key: dict(np.load(record / "outputs" / f"{key}.npz")) for key in results}
+    assert set(kept["dex_seed0"]) == {"pred", "true", "unique"}  # no distribution, no file names
+    assert "distribution" in kept["dldl_seed0"]  # the ranking figure reads it
+    assert len((record / "results.jsonl").read_text().splitlines()) == 2
+    ablation.stored(out, record)  # a second call adds nothing twice
+    assert len((record / "results.jsonl").read_text().splitlines()) == 2
+    np.testing.assert_array_equal(outputs["dex_seed0"]["pred"], full["pred"])
