@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dldl_core.explain.fills import Fill, hide
 from dldl_core.explain.forward import readout
 from dldl_core.maths import labels
 
@@ -39,12 +40,10 @@ def box_masks(boxes: np.ndarray, size: int) -> torch.Tensor:
     return masks
 
 
-def occlude(x: torch.Tensor, masks: torch.Tensor, fill: torch.Tensor | None = None) -> torch.Tensor:
-    """(1, 3, S, S) input and (N, S, S) masks in [0, 1] -> (N, 3, S, S) copies blended towards ``fill`` (3,)."""
-    m = masks.to(x.device, x.dtype).unsqueeze(1)  # (N, 1, S, S)
-    f = (torch.zeros(3) if fill is None else fill).to(x.device, x.dtype).reshape(1, 3, 1, 1)
-    out = x * (1 - m) + f * m
-    return out.contiguous(memory_format=torch.channels_last)
+def occlude(x: torch.Tensor, masks: torch.Tensor, fill: Fill = None) -> torch.Tensor:
+    """(1, 3, S, S) input and (N, S, S) masks in [0, 1] -> (N, 3, S, S) copies with the masked part replaced by
+    ``fill`` (see ``dldl_core.explain.fills``; None is the data's mean colour)."""
+    return hide(x, masks, fill)
 
 
 def coverage_average(values: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
