@@ -7,14 +7,15 @@ by decades, so curves built on it mostly measure the reaction to patchwork. Two 
 - ``blur``: the hidden pixels come from a strong Gaussian blur of the same face (sigma ``BLUR_SIGMA_SHARE`` of the
   side): colour, shading and layout stay, the detail (wrinkles, texture, the shape of the eyes) goes;
 - ``road``: noisy linear imputation (Rong et al. 2022, ROAD), each hidden pixel the weighted mean of its
-  neighbours plus a little noise, solved per mask with pytorch-grad-cam's ``NoisyLinearImputer``; it removes the
-  mask's shape as a cue but needs one sparse solve per mask (about 30x slower than ``blur`` at 64 px);
+  neighbours plus a little noise (the equations of pytorch-grad-cam's ``NoisyLinearImputer``), one sparse solve per
+  mask; it removes the mask's shape as a cue;
 - ``mean``: the data's mean colour (0 in the normalised input), the classic choice, kept to show how it differs.
 
 Every function takes and returns normalised network inputs.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torchvision.transforms.functional import gaussian_blur
 
@@ -26,6 +27,9 @@ FILLS: dict[str, str] = {  # name -> what the hidden pixels become, for people
 DEFAULT_FILL = "blur"
 BLUR_SIGMA_SHARE = 0.05  # blur sigma as a share of the input side: 3.2 px at 64 px, 11 px at 224 px
 ROAD_NOISE = 0.01  # ROAD's default imputation noise, in normalised units
+# ROAD's neighbour weights ((row offset, column offset), weight): 1/6 for the four edge neighbours, 1/12 diagonally.
+NEIGHBOUR_WEIGHTS = tuple(((dr, dc), 1 / 12 if dr and dc else 1 / 6)
+                          for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
 
 Fill = str | torch.Tensor | None  # a name of FILLS, a (3,) normalised colour, or None (the data's mean colour)
 
@@ -48,20 +52,63 @@ def blurred(x: torch.Tensor, sigma_share: float = BLUR_SIGMA_SHARE) -> torch.Ten
     return gaussian_blur(x.float(), [kernel, kernel], [sigma, sigma]).to(x.dtype)
 
 
+def impute_linear(image: np.ndarray, hidden: np.ndarray, noise: float = ROAD_NOISE,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """ROAD's noisy linear imputation of one image: each hidden pixel is the weighted mean of its eight neighbours
+    (``NEIGHBOUR_WEIGHTS``, renormalised at the border), solved jointly for all hidden pixels, plus Gaussian noise.
+
+    The equations are those of pytorch-grad-cam's ``NoisyLinearImputer``; the system is assembled with vectorised
+    numpy instead of its per-entry ``lil_matrix`` writes: on a 64 px image with half its pixels hidden, 18 ms
+    against 46 ms (2 CPU cores), the same values to 1e-6 (tests/test_explain_fills.py).
+
+    Args:
+        image: (C, H, W) float image.
+        hidden: (H, W) bool, True where the pixel is imputed.
+        noise: standard deviation of the added noise.
+        rng: the noise's generator (default seeded with 0).
+    """
+    from scipy.sparse import csc_matrix
+    from scipy.sparse.linalg import spsolve
+
+    channels, h, w = image.shape
+    flat, hidden_flat = image.reshape(channels, -1).astype(np.float64), hidden.ravel()
+    index = np.flatnonzero(hidden_flat)
+    if index.size == 0:
+        return image.copy()
+    unknown = np.full(h * w, -1)
+    unknown[index] = np.arange(index.size)
+    row, col = np.divmod(index, w)
+    diagonal, rhs = np.zeros(index.size), np.zeros((index.size, channels))
+    rows, cols, values = [], [], []
+    for (dr, dc), weight in NEIGHBOUR_WEIGHTS:
+        r, c = row + dr, col + dc
+        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        eq, neighbour = np.flatnonzero(inside), r[inside] * w + c[inside]
+        diagonal[eq] += weight  # the weights of the neighbours that exist
+        free = hidden_flat[neighbour]
+        rows.append(eq[free])
+        cols.append(unknown[neighbour[free]])
+        values.append(np.full(int(free.sum()), weight))
+        rhs[eq[~free]] -= weight * flat[:, neighbour[~free]].T
+    rows.append(np.arange(index.size))
+    cols.append(np.arange(index.size))
+    values.append(-diagonal)
+    system = csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(index.size, index.size))
+    solved = spsolve(system, rhs).reshape(index.size, channels)
+    rng = rng or np.random.default_rng(0)
+    out = flat.copy()
+    out[:, index] = solved.T + noise * rng.standard_normal((channels, index.size))
+    return out.reshape(image.shape).astype(image.dtype)
+
+
 def imputed(x: torch.Tensor, masks: torch.Tensor, noise: float = ROAD_NOISE, seed: int = 0) -> torch.Tensor:
     """(1, 3, S, S) input and (N, S, S) binary masks (1 = hide) -> (N, 3, S, S) copies whose hidden pixels are
-    imputed from their neighbours (ROAD's noisy linear imputation; seeded, so the same call gives the same copies)."""
-    from pytorch_grad_cam.metrics.road import NoisyLinearImputer
-
-    imputer = NoisyLinearImputer(noise=noise)
-    image = x[0].detach().float().cpu()
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        copies = [image if not m.any() else imputer(image, (m < 0.5).float()) for m in masks.cpu()]
-    finally:
-        torch.random.set_rng_state(state)
-    return torch.stack(copies).to(x.device, x.dtype)
+    imputed from their neighbours (``impute_linear``; seeded, so the same call gives the same copies)."""
+    image = x[0].detach().float().cpu().numpy()
+    rng = np.random.default_rng(seed)
+    copies = [impute_linear(image, m.numpy() >= 0.5, noise, rng) for m in masks.detach().float().cpu()]
+    return torch.from_numpy(np.stack(copies)).to(x.device, x.dtype)
 
 
 def hide(x: torch.Tensor, masks: torch.Tensor, fill: Fill = DEFAULT_FILL, seed: int = 0) -> torch.Tensor:
