@@ -152,9 +152,24 @@ def test_every_overlay_says_how_its_colours_were_chosen(explainer, hopper):
     assert "years" in occlusion.label and "target" in scales["cam"].label
     settings = result.occlusion_settings
     assert settings["patch_px"] == explainer.input_size // 6 and settings["stride_px"] == settings["patch_px"] // 2
-    assert settings["fill"] and len(settings["fill_rgb"]) == 3
+    assert settings["fill"] == "blur" and "blur" in settings["fill_description"]
     assert result.to_json()["colour_scales"]["occlusion"]["vmin"] == round(occlusion.vmin, 4)
     assert not result.ignores_target and not result.to_json()["cam_ignores_target"]
+
+
+def test_each_explanation_says_how_faithful_its_map_is_for_this_face(explainer, hopper):
+    _, face = hopper
+    result = explainer.explain(face.chip, "gradcam", "expected", sliding=False)
+    check = result.faithfulness
+    assert check["fill"] == "blur" and check["random_spread"] >= 0
+    assert check["gain"] == pytest.approx(check["map_auc"] - check["random_auc"])
+    assert result.to_json()["faithfulness"] == check and "faithfulness" in result.timings_ms
+    assert check["gain"] > 0  # on this face, Grad-CAM's order moves the estimate faster than random orders
+    # EigenCAM draws one map whatever the target, so negating the target negates every curve and the gain.
+    older = explainer.explain(face.chip, "eigencam", "expected", sliding=False).faithfulness
+    younger = explainer.explain(face.chip, "eigencam", "younger", sliding=False).faithfulness
+    assert older["gain"] == pytest.approx(-younger["gain"], abs=1e-3) and older["gain"] != 0
+    assert explainer.explain(face.chip, "gradcam", sliding=False, faithfulness=False).faithfulness is None
 
 
 def test_eigencam_is_marked_as_ignoring_the_target(explainer, hopper):

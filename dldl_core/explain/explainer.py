@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import cv2
@@ -18,8 +18,10 @@ import torch
 
 from dldl_core.explain import render
 from dldl_core.explain.cam import compute_cam, method_name, target_layer
-from dldl_core.explain.forward import fill_colour, inference_copy, normalized_input, readout
-from dldl_core.explain.methods import ignores_target
+from dldl_core.explain.faithfulness import face_faithfulness
+from dldl_core.explain.fills import Fill, fill_name
+from dldl_core.explain.forward import inference_copy, normalized_input, readout
+from dldl_core.explain.methods import DEFAULT_FILL, FILLS, ignores_target
 from dldl_core.explain.occlusion import OcclusionMaps, region_occlusion, sliding_window_occlusion
 from dldl_core.explain.regions import FaceRegions, face_regions, keypoints_to_chip
 from dldl_core.explain.targets import Target, parse_target
@@ -29,7 +31,6 @@ from dldl_core.pipeline.predictor import Predictor
 
 CAM_LABEL = "evidence for the target (0 none, 1 the most)"  # a CAM, each scaled to its own maximum
 AGE_CHANGE_LABEL = "change of expected age when hidden, years"  # the occlusion maps, whatever the CAM's target
-FILL_NAME = "the training data's mean colour"  # what hides a patch or a region
 
 
 class AlignedFace(Protocol):
@@ -45,8 +46,10 @@ class Explanation:
     """All explanations of one face. Maps in the chip frame are (C, C); on the photo (H, W), None without one.
 
     ``regions`` and ``occlusion_age`` are changes of the expected age, in years, when that part of the face is
-    filled with the data's mean colour: positive means that hiding it makes the face look older. They do not depend
-    on the CAM's target. ``scales`` says how each overlay's values became colours (its colour bar).
+    hidden (replaced by the explainer's fill, ``occlusion_settings["fill"]``): positive means that hiding it makes
+    the face look older. They do not depend on the CAM's target. ``faithfulness`` says how much faster hiding the
+    cells the CAM marks moves its target than hiding cells in random orders (``face_faithfulness``). ``scales``
+    says how each overlay's values became colours (its colour bar).
     """
 
     method: str  # CAM method key (gradcam, gradcam++, hirescam, layercam, eigencam, scorecam)
@@ -65,7 +68,8 @@ class Explanation:
     overlays_image: dict[str, np.ndarray] = field(default_factory=dict)  # the same overlays on the photo
     timings_ms: dict[str, float] = field(default_factory=dict)
     scales: dict[str, render.ColourScale] = field(default_factory=dict)  # "cam", "occlusion", "regions"
-    occlusion_settings: dict[str, Any] = field(default_factory=dict)  # input_px, patch_px, stride_px, fill, fill_rgb
+    occlusion_settings: dict[str, Any] = field(default_factory=dict)  # input_px, patch_px, stride_px, fill, ...
+    faithfulness: dict[str, Any] | None = None  # map_auc, random_auc, random_spread, gain, fill (target's units)
 
     @property
     def ignores_target(self) -> bool:
@@ -78,6 +82,7 @@ class Explanation:
                 "age": round(self.age, 2), "regions": {k: round(v, 3) for k, v in self.regions.items()},
                 "occlusion": dict(self.occlusion_settings),
                 "colour_scales": {k: v.to_json() for k, v in self.scales.items()},
+                "faithfulness": self.faithfulness,
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
 
@@ -95,11 +100,14 @@ class Explainer:
     Each piece is also callable alone: ``cam``, ``occlusion``, ``region_deltas``, ``regions``.
     """
 
-    def __init__(self, predictor: Predictor, patch: int | None = None, stride: int | None = None) -> None:
+    def __init__(self, predictor: Predictor, patch: int | None = None, stride: int | None = None,
+                 fill: Fill = DEFAULT_FILL) -> None:
         """Args:
             predictor: supplies the network, its preprocessing and the face detector (for bare chips).
             patch: sliding-window side in network-input pixels; default a sixth of the input.
             stride: sliding-window step; default half the patch.
+            fill: what replaces a hidden part of the face (``dldl_core.explain.fills``): a blur of the face by
+                default, which stays nearer to real faces than a flat colour.
         """
         self.predictor = predictor
         self.preprocess = predictor.preprocess
@@ -108,7 +116,8 @@ class Explainer:
         self.device = next(self.model.parameters()).device
         self.support = self.model.support.detach().float().cpu()
         self.patch, self.stride = patch, stride
-        self.fill = fill_colour(self.preprocess)
+        self.fill = fill
+        fill_name(fill)  # an unknown name fails here, not at the first explanation
         self._lock = threading.Lock()
 
     @property
@@ -158,15 +167,15 @@ class Explainer:
                                             stride or self.stride, self.fill)
 
     def region_deltas(self, face: AlignedFace | np.ndarray, regions: FaceRegions | None = None) -> dict[str, float]:
-        """Region name -> change of the expected age, in years, when the region is filled (one forward)."""
+        """Region name -> change of the expected age, in years, when the region is hidden (one forward)."""
         regions = regions or self.regions(face)
         with self._lock:
             return region_occlusion(self.model, self.input(_chip(face)), regions.resized(self.input_size),
                                     regions.names, self.fill)
 
     def explain(self, face: AlignedFace | np.ndarray, method: str = "gradcam", target: str | Target = "expected",
-                image: np.ndarray | None = None, sliding: bool = True, keypoints: np.ndarray | None = None
-                ) -> Explanation:
+                image: np.ndarray | None = None, sliding: bool = True, keypoints: np.ndarray | None = None,
+                faithfulness: bool = True) -> Explanation:
         """Every explanation of one face, with overlays.
 
         Args:
@@ -177,6 +186,7 @@ class Explainer:
             image: the original (H, W, 3) uint8 photo the face was found in; with it (and the face's matrix) the
                 maps and overlays are also given on the photo.
             sliding: compute the sliding-window occlusion maps (the slowest part, about a second on a CPU).
+            faithfulness: measure how faithful the CAM is for this face (deletion against random orders).
             keypoints: (6, 2) keypoints in the chip frame, for a bare chip whose keypoints are known.
 
         Raises:
@@ -188,7 +198,8 @@ class Explainer:
         keypoints = self.chip_keypoints(face) if keypoints is None else np.asarray(keypoints, np.float64)
         regions = face_regions(keypoints, chip.shape[0])
         times["regions"] = _lap(t)
-        result = self._network_maps(chip, method_name(method), target, regions, keypoints, sliding, times)
+        result = self._network_maps(chip, method_name(method), target, regions, keypoints, (sliding, faithfulness),
+                                    times)
         t = time.perf_counter()
         _chip_overlays(result)
         matrix = None if isinstance(face, np.ndarray) else face.matrix
@@ -198,18 +209,23 @@ class Explainer:
         return result
 
     def _network_maps(self, chip: np.ndarray, method: str, target: str | Target, regions: FaceRegions,
-                      keypoints: np.ndarray, sliding: bool, times: dict[str, float]) -> Explanation:
-        """The network's part of ``explain``, under the lock: the estimate, the CAM, region occlusion and, with
-        ``sliding``, sliding-window occlusion, each timed into ``times``; the result has no overlays yet."""
-        size = chip.shape[0]
+                      keypoints: np.ndarray, optional: tuple[bool, bool], times: dict[str, float]) -> Explanation:
+        """The network's part of ``explain``, under the lock: the estimate, the CAM, its faithfulness for this face,
+        region occlusion and sliding-window occlusion (``optional``: whether to compute the sliding window and the
+        faithfulness), each timed into ``times``; the result has no overlays yet."""
+        size, (sliding, faithfulness) = chip.shape[0], optional
         occ = None
         with self._lock:
             x = self.input(chip)
             t = time.perf_counter()
             age = float(readout(self.model, x)[0][0])
             parsed = parse_target(target, self.support, age)
-            cam = _to_chip(compute_cam(self.model, x, parsed, method)[0], size)
+            cam_input = compute_cam(self.model, x, parsed, method)[0]  # (S, S) at the network's input
             times["cam"] = _lap(t)
+            if faithfulness:
+                t = time.perf_counter()
+                check = face_faithfulness(self.model, x, cam_input, parsed, self.fill)
+                times["faithfulness"] = _lap(t)
             t = time.perf_counter()
             deltas = region_occlusion(self.model, x, regions.resized(self.input_size), regions.names, self.fill)
             times["region_occlusion"] = _lap(t)
@@ -218,9 +234,10 @@ class Explainer:
                 occ = sliding_window_occlusion(self.model, x, self.patch, self.stride, self.fill)
                 times["sliding_window"] = _lap(t)
         result = Explanation(method=method, target=repr(parsed) if not isinstance(target, str) else target.strip(),
-                             age=age, chip=chip, cam=cam, regions=deltas, region_labels=regions.labels,
-                             region_names=regions.names, keypoints=keypoints, timings_ms=times,
-                             occlusion_settings=self._occlusion_settings(occ))
+                             age=age, chip=chip, cam=_to_chip(cam_input, size), regions=deltas,
+                             region_labels=regions.labels, region_names=regions.names, keypoints=keypoints,
+                             timings_ms=times, occlusion_settings=self._occlusion_settings(occ),
+                             faithfulness=None if not faithfulness else {**asdict(check), "gain": check.gain})
         if occ is not None:
             result.occlusion_age = _to_chip(occ.age, size)
             result.occlusion_kl = _to_chip(occ.kl, size)
@@ -229,10 +246,10 @@ class Explainer:
     def _occlusion_settings(self, occ: OcclusionMaps | None) -> dict[str, Any]:
         """How the face was occluded: the sliding window's side and step (network-input pixels; None when not
         computed) and the fill."""
-        mean = np.asarray(self.preprocess.mean, np.float64)
+        name = fill_name(self.fill)
         return {"input_px": self.input_size, "patch_px": None if occ is None else occ.patch,
-                "stride_px": None if occ is None else occ.stride, "fill": FILL_NAME,
-                "fill_rgb": [int(v) for v in np.round(mean * 255)]}
+                "stride_px": None if occ is None else occ.stride, "fill": name,
+                "fill_description": FILLS.get(name, "a flat colour")}
 
 
 def age_change_scale(values: np.ndarray) -> render.ColourScale:

@@ -1,23 +1,33 @@
-"""Faithfulness of a map: does removing what it marks move the explained target faster than removing anything else?
+"""Faithfulness of a map: does removing what it marks move the network faster than removing anything else?
 
-Deletion: the face is cut into a grid of ``cells`` x ``cells``; cells are filled with the data's mean colour in the
-map's order, most important first, and the curve is T_0 - T_t, the drop of the target (for ``expected``: the
-estimated age, in years) after a share t of the face is gone. Insertion starts from the filled face and restores
-cells in the map's order; its curve is T_t - T_filled, the rise of the target. For both, the area under the curve
-(AUC, the mean over t in [0, 1]) is higher for a faithful map.
+Deletion: the face is cut into a grid of ``cells`` x ``cells``; cells are hidden in the map's order, most important
+first, and the curve is T_0 - T_t, the drop of the explained target (for ``expected``: the estimated age, in years)
+after a share t of the face is hidden. Insertion starts from the hidden face and restores cells in the map's order;
+its curve is T_t - T_hidden. For both, the area under the curve (AUC, the mean over t in [0, 1]) is higher for a
+faithful map. What replaces a hidden cell is the ``fill`` (``dldl_core.explain.fills``: a blur of the face by
+default; the mean colour is the classic choice and mostly measures the network's reaction to patchwork).
 
-The random baseline orders the cells by a random map drawn at the CAM layer's resolution (the input side / 16) and
-upsampled like a CAM: random blobs of a CAM's size. Scattering single cells at random instead would leave a
-speckled face the network never saw, which moves any estimate more than removing a few compact blobs; that
-baseline would measure speckle, not the map.
+A map's AUC alone says little: every order moves the estimate once enough is hidden. Each face is therefore also
+run in two baseline orders, and the score of a map is its paired gain over them, per face:
+- ``random``: a random map drawn at the CAM layer's resolution and upsampled like a CAM (random blobs of a CAM's
+  size; scattering single cells would leave a speckled face that moves any estimate, measuring speckle);
+- ``prior``: the method's mean map over the faces evaluated (where it looks on average, a centre prior): a map that
+  beats it says something about this face, not only about faces.
+Tied cells (the exact zeros of a ReLU'd CAM) are ordered by the random map, so at random and in blobs.
 
-ROAD (Rong et al. 2022) comes from pytorch-grad-cam: pixels are removed by noisy linear imputation at several
-percentiles, most relevant first (MoRF) and least relevant first (LeRF); combined = (LeRF - MoRF) / 2 of the
-target's change, higher is better.
+Beside the signed target, two target-agnostic curves say how much the output moves whatever the direction:
+``deletion_shift`` |E_0 - E_t| (years) and ``deletion_kl`` KL(p_0 || p_t); ``insertion_kl`` is how much of the
+divergence of the hidden face is recovered, KL(p_0 || p_hidden) - KL(p_0 || p_t).
+
+ROAD (Rong et al. 2022) removes pixels by noisy linear imputation at several percentiles, most relevant first (MoRF)
+and least relevant first (LeRF); combined = (LeRF - MoRF) / 2 of the target's change, higher is better. Pixels are
+ranked with ties broken at random, so that nominal 60 % removes 60 % even of a sparse map (a percentile threshold
+would remove every tied pixel at once), and the same is run on the random map: ``road_gain`` is the paired gain.
+
+Intervals are percentile bootstraps over faces (95 %); every summary is also given per age stage.
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +36,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from dldl_core.explain.fills import DEFAULT_FILL, Fill, fill_name, hide
 from dldl_core.explain.forward import readout
-from dldl_core.explain.occlusion import occlude
 from dldl_core.explain.targets import Target
-from dldl_core.markdown import markdown_table
+from dldl_core.maths.intervals import paired_bootstrap
 
 ROAD_PERCENTILES = (20, 40, 60, 80)
+ORDERS = ("map", "random", "prior")  # the map's order and its two baselines
+MEASURES = ("deletion", "insertion", "deletion_shift", "deletion_kl", "insertion_kl")  # curves, higher = faithful
 
 
 def cell_scores(cam: np.ndarray, cells: int) -> np.ndarray:
@@ -57,6 +69,14 @@ def rank_map(order: np.ndarray, cells: int, size: int) -> np.ndarray:
     return ranks.reshape(cells, cells)[index[:, None], index[None, :]]
 
 
+def pixel_rank(cam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(S, S) rank of every pixel as a fraction in [0, 1), most relevant first, ties broken at random."""
+    order = np.lexsort((rng.random(cam.size), -cam.ravel()))
+    ranks = np.empty(cam.size, np.float64)
+    ranks[order] = np.arange(cam.size) / cam.size
+    return ranks.reshape(cam.shape)
+
+
 def auc(fractions: np.ndarray, values: np.ndarray) -> float:
     """Area under a curve over fractions in [0, 1] (trapezoid rule): its mean height."""
     f, v = np.asarray(fractions, np.float64), np.asarray(values, np.float64)
@@ -70,198 +90,218 @@ def random_map(size: int, grid: int, rng: np.random.Generator) -> np.ndarray:
     return cv2.resize(rng.random((grid, grid)).astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
 
 
+def kl_from(log_p0: torch.Tensor, log_probs: torch.Tensor) -> np.ndarray:
+    """(K,) reference and (N, K) log-probabilities -> (N,) KL(p_0 || p_n)."""
+    return (log_p0.exp() * (log_p0 - log_probs)).sum(-1).numpy()
+
+
 @dataclass
 class Curves:
-    """Deletion and insertion curves of one face (or their mean over faces), in units of the target."""
+    """Every curve of one face (or their mean over faces): ``values[f"{measure}_{order}"]`` is a (T,) array."""
 
-    fractions: np.ndarray  # (T,) share of the face removed (deletion) or restored (insertion)
-    deletion: np.ndarray  # (T,) T_0 - T_t, map order
-    insertion: np.ndarray  # (T,) T_t - T_filled, map order
-    deletion_random: np.ndarray  # (T,) the same in a random blob order
-    insertion_random: np.ndarray
+    fractions: np.ndarray  # (T,) share of the face hidden (deletion) or restored (insertion)
+    values: dict[str, np.ndarray]
 
     def aucs(self) -> dict[str, float]:
-        return {name: auc(self.fractions, getattr(self, name))
-                for name in ("deletion", "insertion", "deletion_random", "insertion_random")}
+        return {name: auc(self.fractions, v) for name, v in self.values.items()}
 
 
-def perturbation_curves(model: nn.Module, x: torch.Tensor, cam: np.ndarray, target: Target, steps: int = 10,
-                        cells: int = 16, fill: torch.Tensor | None = None, rng: np.random.Generator | None = None
-                        ) -> Curves:
-    """Deletion and insertion curves of one face, in the map's order and in a random order, in one batch.
+def _order_masks(rank: np.ndarray, fractions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(S, S) cell ranks -> (T, S, S) deletion masks and the insertion masks (hide what is not restored yet)."""
+    removed = torch.from_numpy(rank[None] < fractions[:, None, None] - 1e-9).float()
+    return removed, 1 - removed
+
+
+def _curves_from(fractions: np.ndarray, ages: torch.Tensor, log_probs: torch.Tensor, values: np.ndarray
+                 ) -> dict[str, np.ndarray]:
+    """The batch's read-outs (orders x [deletion T, insertion T]) -> every curve by ``{measure}_{order}``."""
+    t, out = len(fractions), {}
+    log_p0 = log_probs[0]  # deletion at t = 0 hides nothing: the face itself
+    for k, order in enumerate(ORDERS):
+        d, i = slice(2 * k * t, (2 * k + 1) * t), slice((2 * k + 1) * t, (2 * k + 2) * t)
+        out[f"deletion_{order}"] = values[d][0] - values[d]
+        out[f"insertion_{order}"] = values[i] - values[i][0]
+        out[f"deletion_shift_{order}"] = np.abs(ages[d].numpy() - float(ages[0]))
+        out[f"deletion_kl_{order}"] = kl_from(log_p0, log_probs[d])
+        kl_in = kl_from(log_p0, log_probs[i])
+        out[f"insertion_kl_{order}"] = kl_in[0] - kl_in
+    return out
+
+
+def perturbation_curves(model: nn.Module, x: torch.Tensor, cam: np.ndarray, target: Target,
+                        prior: np.ndarray | None = None, steps: int = 10, cells: int = 16, fill: Fill = DEFAULT_FILL,
+                        rng: np.random.Generator | None = None, seed: int = 0) -> Curves:
+    """Deletion and insertion curves of one face in the map's order, a random order and the prior's, one batch.
 
     Args:
         model: the age network.
         x: (1, 3, S, S) normalised input.
         cam: (S, S) map at the input's resolution, higher = more important.
-        target: the target the map explains; the curves follow its value.
+        target: the target the map explains; the signed curves follow its value.
+        prior: (S, S) the method's mean map (default: a flat map, i.e. the random order).
         steps: points on each curve after the start.
-        cells: grid side; cells are removed or restored whole.
-        fill: (3,) normalised fill colour; default the data's mean colour.
-        rng: random generator of the random map (the random order, and the order of the map's ties).
+        cells: grid side; cells are hidden or restored whole.
+        fill: what replaces a hidden cell (``dldl_core.explain.fills``).
+        rng: random generator of the random map (the random order, and the order of tied cells).
+        seed: seeds the ``road`` fill's noise.
     """
     rng = rng or np.random.default_rng(0)
     size = x.shape[-1]
     fractions = np.linspace(0, 1, steps + 1)
-    baseline = cell_scores(random_map(size, max(size // 16, 2), rng), cells)
-    ranks = [rank_map(cell_order(scores, baseline), cells, size) for scores in (cell_scores(cam, cells), baseline)]
+    noise = cell_scores(random_map(size, max(size // 16, 2), rng), cells)
+    prior = np.zeros_like(cam) if prior is None else prior
     masks = []
-    for r in ranks:
-        removed = torch.from_numpy(r[None] < fractions[:, None, None] - 1e-9).float()  # (T, S, S) deletion
-        masks += [removed, 1 - removed]  # insertion hides what deletion has not removed yet
-    _, log_probs = readout(model, occlude(x, torch.cat(masks), fill))
+    for scores in (cell_scores(cam, cells), noise, cell_scores(prior, cells)):
+        masks += _order_masks(rank_map(cell_order(scores, noise), cells, size), fractions)
+    ages, log_probs = readout(model, hide(x, torch.cat(masks), fill, seed))
     values = target(log_probs).float().numpy()  # softmax targets do not change when logits shift by a constant
-    t = len(fractions)
-    d_map, i_map, d_rand, i_rand = (values[k * t:(k + 1) * t] for k in range(4))
-    return Curves(fractions, d_map[0] - d_map, i_map - i_map[0], d_rand[0] - d_rand, i_rand - i_rand[0])
+    return Curves(fractions, _curves_from(fractions, ages, log_probs, values))
 
 
-def road_scores(model: nn.Module, x: torch.Tensor, cams: np.ndarray, target: Target,
-                percentiles: Iterable[int] = ROAD_PERCENTILES) -> dict[str, np.ndarray]:
-    """ROAD of each face through pytorch-grad-cam: (B,) ``morf``, ``lerf`` and ``combined`` target changes.
+def road_scores(model: nn.Module, x: torch.Tensor, cam: np.ndarray, target: Target, rng: np.random.Generator,
+                percentiles: Iterable[int] = ROAD_PERCENTILES, fill: Fill = "road", seed: int = 0
+                ) -> dict[str, float]:
+    """ROAD of one face for its map and for a random map of a CAM's smoothness: ``morf``, ``lerf``, ``combined``
+    target changes (mean over ``percentiles``) and ``random_combined``; pixels ranked with ties broken at random.
 
     Args:
         model: the age network.
-        x: (B, 3, S, S) normalised inputs.
-        cams: (B, S, S) maps at the input's resolution.
-        target: the target the maps explain (its change is measured).
-        percentiles: removal percentiles averaged over.
+        x: (1, 3, S, S) normalised input.
+        cam: (S, S) map at the input's resolution.
+        target: the target the map explains (its change is measured).
+        rng: draws the random map and breaks ties.
+        percentiles: shares of the pixels removed, in per cent.
+        fill: ROAD's noisy linear imputation by default.
+        seed: seeds the imputation noise.
     """
-    from pytorch_grad_cam.metrics.road import ROADLeastRelevantFirstAverage, ROADMostRelevantFirstAverage
+    size, shares = x.shape[-1], np.asarray(list(percentiles), np.float64) / 100
+    masks = []
+    for m in (cam, random_map(size, max(size // 16, 2), rng)):
+        rank = torch.from_numpy(pixel_rank(m, rng))
+        masks += [(rank < s).float() for s in shares] + [(rank >= 1 - s).float() for s in shares]
+    _, log_probs = readout(model, torch.cat([x, hide(x, torch.stack(masks), fill, seed)]))
+    change = target(log_probs).float().numpy()[1:] - float(target(log_probs[:1]).float()[0])  # (4P,)
+    p = len(shares)
+    morf, lerf, random_morf, random_lerf = (float(change[k * p:(k + 1) * p].mean()) for k in range(4))
+    return {"morf": morf, "lerf": lerf, "combined": (lerf - morf) / 2,
+            "random_combined": (random_lerf - random_morf) / 2}
 
-    percentiles = list(percentiles)
-    targets = [target] * x.shape[0]
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # numpy 2 on the package's np.float32(list of tensors)
-        morf = ROADMostRelevantFirstAverage(percentiles)(x, cams, targets, model)
-        lerf = ROADLeastRelevantFirstAverage(percentiles)(x, cams, targets, model)
-    return {"morf": morf, "lerf": lerf, "combined": (lerf - morf) / 2}
+
+def _interval(values: np.ndarray, seed: int = 0) -> tuple[float | None, list[float | None]]:
+    """Mean over faces and its 95 % bootstrap interval (None bounds below two faces; None for no face)."""
+    values = np.asarray(values, np.float64)
+    if values.size < 2:
+        return float(values.mean()) if values.size else None, [None, None]
+    mean, lo, hi = paired_bootstrap(values, np.zeros_like(values), seed=seed)
+    return mean, [lo, hi]
 
 
 @dataclass
 class MethodFaithfulness:
-    """Faithfulness of one method over a set of faces."""
+    """Faithfulness of one method over a set of faces: per face, the AUCs of every curve and the ROAD scores."""
 
     method: str
-    n: int = 0
+    fill: str = DEFAULT_FILL
     empty: int = 0  # faces whose map is all zero (nothing found for the target): their order is the random one
-    curves: list[Curves] = field(default_factory=list)
-    road: dict[str, list[float]] = field(default_factory=lambda: {"morf": [], "lerf": [], "combined": []})
+    aucs: list[dict[str, float]] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)  # the age stage of each face (its true age)
+    road: list[dict[str, float]] = field(default_factory=list)
+    curve_sums: dict[str, np.ndarray] = field(default_factory=dict)
+    fractions: np.ndarray | None = None
 
-    def mean_curves(self) -> Curves:
-        c = self.curves
-        return Curves(c[0].fractions, *(np.mean([getattr(k, n) for k in c], 0) for n in
-                                        ("deletion", "insertion", "deletion_random", "insertion_random")))
+    @property
+    def n(self) -> int:
+        return len(self.aucs)
 
-    def summary(self) -> dict[str, float]:
-        """Mean AUCs; the paired gain over random order (mean, standard error, share of faces); mean ROAD scores."""
-        per_face = [c.aucs() for c in self.curves]
-        out: dict[str, float] = {"n": len(per_face), "empty_maps": self.empty}
-        for key in ("deletion", "deletion_random", "insertion", "insertion_random"):
-            out[f"{key}_auc"] = float(np.mean([a[key] for a in per_face]))
-        for key in ("deletion", "insertion"):
-            gain = np.array([a[key] - a[f"{key}_random"] for a in per_face])  # paired, per face
-            out[f"{key}_gain"] = float(gain.mean())  # mean AUC over random order's
-            out[f"{key}_gain_se"] = float(gain.std(ddof=1) / np.sqrt(len(gain))) if len(gain) > 1 else float("nan")
-            out[f"{key}_beats_random"] = float(np.mean(gain > 0))  # share of faces
-        for key, values in self.road.items():
-            if values:
-                out[f"road_{key}"] = float(np.mean(values))
-        if self.road["combined"]:
-            out["road_faces"] = len(self.road["combined"])
+    def add(self, curves: Curves, stage: str, empty: bool, road: dict[str, float] | None = None) -> None:
+        self.aucs.append(curves.aucs())
+        self.stages.append(stage)
+        self.empty += int(empty)
+        self.fractions = curves.fractions
+        for name, v in curves.values.items():
+            self.curve_sums[name] = self.curve_sums.get(name, 0) + v
+        if road is not None:
+            self.road.append(road)
+
+    def gains(self, measure: str, baseline: str = "random", mask: np.ndarray | None = None) -> np.ndarray:
+        """(faces,) paired gain of the map's AUC over a baseline order's, for one measure."""
+        gain = np.array([a[f"{measure}_map"] - a[f"{measure}_{baseline}"] for a in self.aucs])
+        return gain if mask is None else gain[mask]
+
+    def summary(self, seed: int = 0) -> dict[str, Any]:
+        """Mean AUCs; per measure, the gain over random and over the prior with 95 % intervals and the share of faces
+        the map wins; ROAD with its gain over a random map; the deletion and insertion gains per age stage."""
+        out: dict[str, Any] = {"n": self.n, "empty_maps": self.empty, "fill": self.fill}
+        for m in MEASURES:
+            for order in ORDERS:
+                suffix = "" if order == "map" else f"_{order}"
+                out[f"{m}{suffix}_auc"] = float(np.mean([a[f"{m}_{order}"] for a in self.aucs]))
+            out[f"{m}_gain"], out[f"{m}_gain_ci95"] = _interval(self.gains(m), seed)
+            out[f"{m}_gain_vs_prior"], out[f"{m}_gain_vs_prior_ci95"] = _interval(self.gains(m, "prior"), seed)
+            out[f"{m}_beats_random"] = float(np.mean(self.gains(m) > 0))
+        out.update(self._road_summary(seed))
+        out["by_stage"] = self._stage_summary(seed)
         return out
 
+    def _road_summary(self, seed: int) -> dict[str, Any]:
+        if not self.road:
+            return {}
+        r = {k: np.array([d[k] for d in self.road]) for k in self.road[0]}
+        gain, ci = _interval(r["combined"] - r["random_combined"], seed)
+        return {"road_faces": len(self.road), "road_morf": float(r["morf"].mean()),
+                "road_lerf": float(r["lerf"].mean()), "road_combined": float(r["combined"].mean()),
+                "road_random_combined": float(r["random_combined"].mean()), "road_gain": gain, "road_gain_ci95": ci}
 
-def evaluate_faithfulness(model: nn.Module, inputs: Iterable[torch.Tensor], methods: Iterable[str],
-                          target: Target, steps: int = 10, cells: int = 16, road_faces: int = 0, seed: int = 0,
-                          fill: torch.Tensor | None = None) -> dict[str, MethodFaithfulness]:
-    """Curves (and ROAD for the first ``road_faces`` faces) of each method over faces.
+    def _stage_summary(self, seed: int) -> dict[str, dict[str, Any]]:
+        stages = np.array(self.stages)
+        out = {}
+        for stage in dict.fromkeys(self.stages):
+            mask = stages == stage
+            row: dict[str, Any] = {"n": int(mask.sum())}
+            for m in ("deletion", "insertion", "deletion_kl"):
+                row[f"{m}_gain"], row[f"{m}_gain_ci95"] = _interval(self.gains(m, mask=mask), seed)
+            out[stage] = row
+        return out
+
+    def mean_curves(self) -> dict[str, list[float]]:
+        return {"fractions": np.round(self.fractions, 4).tolist(),
+                **{name: np.round(v / self.n, 4).tolist() for name, v in self.curve_sums.items()}}
+
+
+@dataclass(frozen=True)
+class FaceFaithfulness:
+    """How faithful one map is for one face: deletion AUCs of the map's order and of random orders (mean)."""
+
+    map_auc: float  # mean drop of the target over the deletion curve, map order
+    random_auc: float  # the same, mean over ``repeats`` random orders
+    random_spread: float  # standard deviation of the random orders' AUCs
+    fill: str
+
+    @property
+    def gain(self) -> float:
+        return self.map_auc - self.random_auc
+
+
+def face_faithfulness(model: nn.Module, x: torch.Tensor, cam: np.ndarray, target: Target, fill: Fill = DEFAULT_FILL,
+                      repeats: int = 4, steps: int = 10, cells: int = 16, seed: int = 0) -> FaceFaithfulness:
+    """The deletion gain of one face's map over ``repeats`` random orders, in one batch (the app's per-face check).
 
     Args:
-        model: the age network (e.g. an ``Explainer``'s copy).
-        inputs: (1, 3, S, S) normalised inputs, one per face.
-        methods: CAM method names.
-        target: the target every map explains.
-        steps, cells: see ``perturbation_curves``.
-        road_faces: how many faces also get ROAD scores (ROAD solves a sparse system per image and percentile).
-        seed: seeds the random orders and ROAD's imputation noise.
-        fill: (3,) normalised fill colour; default the data's mean colour.
+        model: the age network.
+        x: (1, 3, S, S) normalised input.
+        cam: (S, S) map at the input's resolution.
+        target: the target the map explains.
+        fill, steps, cells: see ``perturbation_curves``.
+        repeats: random orders averaged over.
+        seed: seeds the random orders.
     """
-    from dldl_core.explain.cam import compute_cam, method_name
-
-    methods = [method_name(m) for m in methods]
-    results = {m: MethodFaithfulness(m) for m in methods}
     rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    for i, x in enumerate(inputs):
-        for m in methods:
-            cam = compute_cam(model, x, target, m)  # (1, S, S)
-            results[m].curves.append(perturbation_curves(model, x, cam[0], target, steps, cells, fill, rng))
-            results[m].n += 1
-            results[m].empty += int(cam.max() <= 0)
-            if i < road_faces:
-                for key, value in road_scores(model, x, cam, target).items():
-                    results[m].road[key].append(float(value[0]))
-    return results
-
-
-def faithfulness_report(results: dict[str, MethodFaithfulness]) -> dict[str, Any]:
-    """Per method: the summary numbers and the mean curves."""
-    report: dict[str, Any] = {}
-    for method, r in results.items():
-        if not r.curves:
-            continue
-        mean = r.mean_curves()
-        report[method] = {**r.summary(), "curves": {
-            "fractions": mean.fractions.round(4).tolist(),
-            **{name: getattr(mean, name).round(4).tolist()
-               for name in ("deletion", "deletion_random", "insertion", "insertion_random")}}}
-    return report
-
-
-def faithfulness_table(data: dict[str, Any]) -> str:
-    """A Markdown table of a faithfulness run (``data``: weights, target, split and the per-method report)."""
-    from dldl_core.explain.samples import describe_weights
-
-    intro = (f"Weights {describe_weights(data['weights'])}; split {data['split'] or 'all'}, target "
-             f"`{data['target']}`. AUCs in the target's units (years for `expected`), higher is better; gain = map "
-             "order - random order, paired per face (mean +- 2 standard errors), and the share of faces where the map "
-             "wins; ROAD combined (LeRF - MoRF) / 2 over the first n faces.")
-    columns = (("_auc", ".2f"), ("_random_auc", ".2f"), ("_gain", "+.2f"), ("_beats_random", ".0%"))
-    rows = []
-    for m, r in data["methods"].items():
-        road = f"{r['road_combined']:+.2f} ({r['road_faces']})" if "road_combined" in r else "-"
-        cells = [f"{r[f'{k}{suffix}']:{fmt}}" for k in ("deletion", "insertion") for suffix, fmt in columns]
-        cells[2] += f" +- {2 * r['deletion_gain_se']:.2f}"
-        cells[6] += f" +- {2 * r['insertion_gain_se']:.2f}"
-        rows.append([m, r["n"], r["empty_maps"], *cells, road])
-    table = markdown_table(["method", "faces", "empty maps", "deletion AUC", "random", "gain", "wins", "insertion AUC",
-                            "random", "gain", "wins", "ROAD (n)"], rows)
-    return f"{intro}\n\n{table}\n"
-
-
-def faithfulness_figure(report: dict[str, Any]):
-    """A matplotlib Figure: mean deletion and insertion curves per method, random order dashed."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for i, (method, r) in enumerate(report.items()):
-        c, colour = r["curves"], f"C{i}"
-        axes[0].plot(c["fractions"], c["deletion"], color=colour, label=f"{method} ({r['deletion_auc']:.2f})")
-        axes[1].plot(c["fractions"], c["insertion"], color=colour, label=f"{method} ({r['insertion_auc']:.2f})")
-    if report:
-        first = next(iter(report.values()))
-        c = first["curves"]
-        axes[0].plot(c["fractions"], c["deletion_random"], "k--",
-                     label=f"random ({first['deletion_random_auc']:.2f})")
-        axes[1].plot(c["fractions"], c["insertion_random"], "k--",
-                     label=f"random ({first['insertion_random_auc']:.2f})")
-    for ax, title in zip(axes, ("deletion: drop of the target (higher = faithful)",
-                                "insertion: rise of the target (higher = faithful)")):
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("share of the face removed" if ax is axes[0] else "share of the face restored", fontsize=8)
-        ax.set_ylabel("target change (years for expected)", fontsize=8)
-        ax.axhline(0, color="k", linewidth=0.5)
-        ax.legend(fontsize=7, title="AUC", title_fontsize=7)
-    return fig
+    size = x.shape[-1]
+    fractions = np.linspace(0, 1, steps + 1)
+    noises = [cell_scores(random_map(size, max(size // 16, 2), rng), cells) for _ in range(repeats)]
+    orders = [cell_order(cell_scores(cam, cells), noises[0])] + [cell_order(n, n) for n in noises]
+    masks = [_order_masks(rank_map(o, cells, size), fractions)[0] for o in orders]
+    _, log_probs = readout(model, hide(x, torch.cat(masks), fill, seed))
+    values = target(log_probs).float().numpy().reshape(len(orders), len(fractions))
+    aucs = np.array([auc(fractions, v[0] - v) for v in values])
+    return FaceFaithfulness(float(aucs[0]), float(aucs[1:].mean()), float(aucs[1:].std()), fill_name(fill))

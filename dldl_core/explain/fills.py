@@ -19,12 +19,8 @@ import numpy as np
 import torch
 from torchvision.transforms.functional import gaussian_blur
 
-FILLS: dict[str, str] = {  # name -> what the hidden pixels become, for people
-    "blur": "a strong blur of the same face",
-    "road": "noisy linear imputation from the surrounding pixels (ROAD)",
-    "mean": "the training data's mean colour",
-}
-DEFAULT_FILL = "blur"
+from dldl_core.explain.methods import DEFAULT_FILL, FILLS
+
 BLUR_SIGMA_SHARE = 0.05  # blur sigma as a share of the input side: 3.2 px at 64 px, 11 px at 224 px
 ROAD_NOISE = 0.01  # ROAD's default imputation noise, in normalised units
 # ROAD's neighbour weights ((row offset, column offset), weight): 1/6 for the four edge neighbours, 1/12 diagonally.

@@ -1,5 +1,5 @@
-"""Names of the CAM methods, importable without grad-cam (which takes seconds to import) for the CLI's options and
-the app's choices."""
+"""Names of the CAM methods and of the fills, importable without grad-cam or torch (which take seconds to import) for
+the CLI's options and the app's choices."""
 
 CAM_METHOD_NAMES = ("gradcam", "gradcam++", "hirescam", "layercam", "eigencam", "scorecam")
 # Methods whose map does not depend on the target: EigenCAM draws the first principal component of the layer's
@@ -10,3 +10,10 @@ TARGET_AGNOSTIC_METHODS = frozenset({"eigencam"})
 def ignores_target(method: str) -> bool:
     """True for a method whose map is the same whatever the target (a registry key of ``CAM_METHOD_NAMES``)."""
     return method in TARGET_AGNOSTIC_METHODS
+
+FILLS: dict[str, str] = {  # what replaces a hidden pixel (dldl_core.explain.fills) -> what it becomes, for people
+    "blur": "a strong blur of the same face",
+    "road": "noisy linear imputation from the surrounding pixels (ROAD)",
+    "mean": "the training data's mean colour",
+}
+DEFAULT_FILL = "blur"

@@ -89,3 +89,30 @@ def map_panels(explanation: Explanation) -> list[MapPanel]:
               ("regions", explanation.overlays["regions"], "regions", "face regions (change of age)")]
     return [MapPanel(key, with_colorbar(image, explanation.scales[scale]), caption)
             for key, image, scale, caption in chosen if image is not None]
+
+
+def target_units(target: str) -> str:
+    """The unit of a target's value: years for the expected age, log-probability for a bin or a contrast."""
+    return "years" if target in ("expected", "older", "younger") else "log-probability units"
+
+
+def faithfulness_sentence(explanation: Explanation) -> str | None:
+    """How faithful the CAM is for this face, in words: its deletion gain over random orders, with the fill named
+    and the random orders' spread as the yardstick (None when it was not measured)."""
+    check = explanation.faithfulness
+    if not check:
+        return None
+    from dldl_core.explain.methods import FILLS
+
+    units = target_units(explanation.target)
+    gain, spread = check["gain"], check["random_spread"]
+    if gain > spread:
+        verdict = "clearly more faithful than chance for this face"
+    elif gain > 0:
+        verdict = "better than chance for this face, but within the spread of random orders"
+    else:
+        verdict = "no better than chance for this face: do not read much into this map"
+    return (f"**Faithfulness for this face.** Hiding the face cell by cell in the order of the {explanation.method} "
+            f"map (hidden cells replaced by {FILLS.get(check['fill'], check['fill'])}) moves the target by "
+            f"{check['map_auc']:.2f} {units} on average along the deletion curve; random orders move it by "
+            f"{check['random_auc']:.2f} (± {spread:.2f} between orders). Gain {gain:+.2f}: {verdict}.")
