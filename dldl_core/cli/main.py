@@ -10,14 +10,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-from dldl_core.cli import app, bench, explain, export, predict, train
+from dldl_core.cli import app, bench, explain, export, predict, sanity, train
 from dldl_core.data.images import ImageError
 from dldl_core.models.sidecar import WeightsError
 
 USER_ERRORS = (ImageError, WeightsError, FileNotFoundError, IsADirectoryError, PermissionError, ValueError)
 # Every sub-command, in the order of the help. Each module imports only what building its options needs (no torch),
 # so that ``dldl predict`` with a shipped network stays torch-free; the heavy imports happen when a command runs.
-COMMANDS = (*train.COMMANDS, *predict.COMMANDS, *app.COMMANDS, *explain.COMMANDS, *bench.COMMANDS, *export.COMMANDS)
+COMMANDS = (*train.COMMANDS, *predict.COMMANDS, *app.COMMANDS, *explain.COMMANDS, *sanity.COMMANDS, *bench.COMMANDS,
+            *export.COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
