@@ -43,13 +43,8 @@ def test_bad_targets_fail_before_any_work(explainer, photo_folder):
         analyse_stages(explainer, folder, manifest, split=None, targets=["expected", "bin:999"])
     with pytest.raises(ValueError):
         analyse_stages(explainer, folder, manifest, split=None, targets=[])
-
-
-def test_standard_error():
-    values = np.array([1.0, 2.0, 4.0, 7.0])
-    expected = values.std(ddof=1) / np.sqrt(len(values))
-    assert stages.standard_error(values.sum(), (values**2).sum(), len(values)) == pytest.approx(expected)
-    assert stages.standard_error(3.0, 9.0, 1) == 0.0
+    with pytest.raises(ValueError, match="unknown fill"):
+        analyse_stages(explainer, folder, manifest, split=None, fill="black")
 
 
 def test_cam_mass_shares():
@@ -81,6 +76,7 @@ def test_stage_analysis_on_a_small_manifest(explainer, photo_folder, tmp_path, p
     assert len(senior["strips"]["delta_mae"]) == 7 and np.isfinite(senior["strips"]["delta_age"]).all()
     assert len(senior["strips"]["delta_mae_se"]) == 7
     assert all(r["delta_mae_se"] >= 0 for r in senior["regions"].values())
+    _check_statistics(summary, faces_per_stage=2)
     assert analysis.mean_cam("60+", "predicted").shape == (stages.MAP_SIZE, stages.MAP_SIZE)
     assert analysis.mean_cam("60+", "predicted").max() == pytest.approx(1.0)
     assert analysis.mean_cam("0-3").max() == 0
@@ -94,10 +90,13 @@ def test_stage_analysis_on_a_small_manifest(explainer, photo_folder, tmp_path, p
     assert written["weights"]["file"] == "random_tiny.safetensors" and written["weights"]["input_size"] == 64
     assert "/" not in json.dumps(written["weights"])  # the weights are named, not located on this machine
     tables = Path(files["markdown"]).read_text()
-    assert "random_tiny.safetensors" in tables and "| mouth |" in tables and "| 1 forehead |" in tables
+    assert "random_tiny.safetensors" in tables and "| mouth |" in tables and "| 1: 0-14 % |" in tables
+    assert "| 3: 29-43 % eyes*, ears |" in tables and "p_H" in tables and "Spearman" in tables
+    assert "a strong blur of the same face" in tables and "NaN" not in tables
     rows = Path(files["csv"]).read_text().splitlines()
-    assert rows[0].split(",") == ["stage", "n", "region", "delta_age", "abs_delta_age", "delta_mae", "area",
-                                  "cam_mass_expected", "cam_mass_younger", "cam_mass_predicted"]
+    assert rows[0].split(",") == ["stage", "n", "region", "delta_age", "abs_delta_age", "delta_mae", "delta_mae_ci95",
+                                  "area", "delta_mae_per_area", "p", "p_holm", "replicated", "cam_mass_expected",
+                                  "cam_mass_younger", "cam_mass_predicted"]
     assert len(rows) == 1 + len(AGE_STAGES) * 10
 
 
@@ -109,3 +108,59 @@ def test_mean_face_needs_enough_faces(explainer, photo_folder, monkeypatch):
     face = analysis.mean_face("60+")
     assert face is not None and face.shape == (stages.MAP_SIZE, stages.MAP_SIZE, 3) and face.dtype == np.uint8
     assert analysis.mean_face("4-12") is None
+
+
+def _check_statistics(report: dict, faces_per_stage: int) -> None:
+    """What every report carries for its statistics: the fill, honest strip names, per-cell tests with Holm-adjusted
+    p-values over each family, area-normalised effects and the rank agreement per stage and target."""
+    assert report["fill"] == "blur" and report["statistics"]["alpha"] == 0.05
+    assert report["strip_bands"]["names"][2] == "29-43 % eyes*, ears"
+    families = report["statistics"]["families"]
+    full = [s for s in report["stages"].values() if s["n"]]
+    assert families["regions"] == 10 * len(full) and families["strips"] == 7 * len(full)
+    for s in full:
+        assert s["strips"]["names"] == report["strip_bands"]["names"]
+        for row in s["regions"].values():
+            test = row["test"]
+            assert 0 <= test["p"] <= test["p_holm"] <= 1 and row["delta_mae_ci95"] > 0
+            assert test["mean"] == pytest.approx(row["delta_mae"])
+            assert row["delta_mae_per_area"] == pytest.approx(row["delta_mae"] * 0.1 / row["area"])
+            assert set(row["cam_per_area"]) == set(report["targets"])
+            assert len(test["halves"]) == 2 and test["replicated"] in (None, True, False)
+            if faces_per_stage < 4:  # one face per half: no test in the halves, so nothing can replicate
+                assert test["replicated"] in (None, False)
+        assert set(s["agreement"]) == set(report["targets"])
+        for cell in s["agreement"].values():
+            assert cell["rho"] is None or -1 <= cell["rho"] <= 1
+            assert isinstance(cell["disagreements"], list)
+    json.dumps(report, allow_nan=False)  # no NaN anywhere
+
+
+def test_the_fill_is_used_and_recorded(explainer, photo_folder):
+    folder, manifest = photo_folder
+    runs = {fill: analyse_stages(explainer, folder, manifest, split=None, limit=1, pipeline="chip",
+                                 targets=["expected"], fill=fill).to_json() for fill in ("blur", "mean")}
+    assert runs["mean"]["fill"] == "mean" and runs["mean"]["fill_description"] == "the training data's mean colour"
+    blur, mean = (runs[f]["stages"]["60+"]["strips"]["delta_age"] for f in ("blur", "mean"))
+    assert not np.allclose(blur, mean)  # the strips are hidden differently
+
+
+@pytest.fixture(scope="module")
+def utkface_report(utkface):
+    """The shipped default network on 8 val faces per stage of the shared UTKFace chips."""
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.pipeline.predictor import Predictor
+
+    with Predictor(None, device="cpu") as predictor:
+        analysis = analyse_stages(Explainer(predictor), utkface / "images", utkface / "manifest.csv", split="val",
+                                  limit=8, targets=["expected", "predicted"])
+    return analysis.to_json()
+
+
+def test_statistics_on_real_faces(utkface_report):
+    _check_statistics(utkface_report, faces_per_stage=8)
+    assert {s["n"] for s in utkface_report["stages"].values()} == {8}
+    teens = utkface_report["stages"]["13-19"]
+    ps = [row["test"]["p"] for row in teens["regions"].values()]
+    assert len(set(ps)) > 5  # real per-face variation, not a constant
+    assert any(cell["rho"] is not None for s in utkface_report["stages"].values() for cell in s["agreement"].values())

@@ -2,15 +2,17 @@
 
 Faces are grouped by their true age into the paper's ``AGE_STAGES`` (dldl_core.maths.age_groups); per stage the
 CAMs are averaged in the aligned frame (over the mean face of that stage), and region occlusion, the share of CAM
-mass per region and the paper's strip protocol are averaged. Only aggregates are kept: no individual face leaves this
-module, and a stage's mean face is drawn only when it averages at least ``MIN_FACES_FOR_MEAN_FACE`` faces.
+mass per region and the paper's strip protocol are averaged. The statistics (intervals, Holm-adjusted p-values,
+split-half replication: dldl_core.explain.stage_stats) need per-face numbers, which are kept as numbers only. Only
+aggregates leave this module: no individual face, and a stage's mean face is drawn only when it averages at least
+``MIN_FACES_FOR_MEAN_FACE`` faces.
 """
 from __future__ import annotations
 
 import csv
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,26 +24,26 @@ from tqdm import tqdm
 from dldl_core.explain import render
 from dldl_core.explain.cam import compute_cam, method_name
 from dldl_core.explain.explainer import Explainer
+from dldl_core.explain.fills import DEFAULT_FILL, FILLS, fill_name
 from dldl_core.explain.forward import readout
 from dldl_core.explain.occlusion import region_occlusion, strip_occlusion
 from dldl_core.explain.regions import REGION_NAMES, FaceRegions, face_regions
 from dldl_core.explain.samples import (
     FaceSample,
-    describe_weights,
     has_split_column,
     load_faces,
     select_rows,
     weights_record,
 )
+from dldl_core.explain.stage_stats import ALPHA, AREA_UNIT, column_stats, correct_families, split_halves
+from dldl_core.explain.stage_tables import stage_markdown
+from dldl_core.explain.strip_bands import PAPER_STRIPS, strip_edges, strip_landmarks, strip_names
 from dldl_core.explain.targets import parse_target
-from dldl_core.markdown import markdown_table
 from dldl_core.maths.age_groups import AGE_STAGES, age_stage, group_names
 from dldl_core.models.preprocess import template_points
 
 MIN_FACES_FOR_MEAN_FACE = 20  # fewer faces would make a stage's mean face too close to an individual
 MAP_SIZE = 100  # side of the averaged maps, in pixels of the aligned frame
-# What the seven horizontal strips cover on an aligned chip (eyes at about 0.3 of the height, mouth at 0.72).
-STRIP_NAMES = ("forehead", "brows", "eyes", "nose", "upper lip", "mouth", "chin")
 
 
 def cam_mass(cam: np.ndarray, regions: FaceRegions) -> dict[str, float]:
@@ -54,17 +56,10 @@ def cam_mass(cam: np.ndarray, regions: FaceRegions) -> dict[str, float]:
 DEFAULT_TARGETS = ("expected", "younger", "predicted")  # what pushes older, what pushes younger, what supports it
 
 
-def standard_error(total: float, total_sq: float, n: int) -> float:
-    """Standard error of a mean from the sum and the sum of squares of n values (0 below two values)."""
-    if n < 2:
-        return 0.0
-    variance = max(total_sq - total**2 / n, 0.0) / (n - 1)
-    return float(np.sqrt(variance / n))
-
-
 @dataclass
 class StageAccumulator:
-    """Running sums of one stage; CAM sums are kept per target."""
+    """One stage: running sums for the maps and per-face numbers (never images) for the statistics; CAM sums are
+    kept per target."""
 
     name: str
     targets: tuple[str, ...] = DEFAULT_TARGETS
@@ -76,12 +71,10 @@ class StageAccumulator:
     mass: dict[str, dict[str, float]] = field(default_factory=dict)
     delta: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
     abs_delta: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
-    delta_error: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
-    delta_error_sq: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
     area: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REGION_NAMES, 0.0))
-    strip_delta_error: np.ndarray = field(default_factory=lambda: np.zeros(len(STRIP_NAMES)))
-    strip_delta_error_sq: np.ndarray = field(default_factory=lambda: np.zeros(len(STRIP_NAMES)))
-    strip_delta_age: np.ndarray = field(default_factory=lambda: np.zeros(len(STRIP_NAMES)))
+    region_changes: list[np.ndarray] = field(default_factory=list)  # per face: (R,) change of the absolute error
+    strip_changes: list[np.ndarray] = field(default_factory=list)  # per face: (T,) the same per strip (flip)
+    strip_delta_age: np.ndarray = field(default_factory=lambda: np.zeros(PAPER_STRIPS))
 
     def __post_init__(self) -> None:
         for t in self.targets:
@@ -103,31 +96,44 @@ class StageAccumulator:
         for name, value in deltas.items():
             self.delta[name] += value
             self.abs_delta[name] += abs(value)
-            change = abs(age + value - face.age) - abs(age - face.age)
-            self.delta_error[name] += change
-            self.delta_error_sq[name] += change**2
+        self.region_changes.append(np.array([abs(age + deltas[r] - face.age) - abs(age - face.age)
+                                             for r in REGION_NAMES]))
         for name, value in regions.area_fractions().items():
             self.area[name] += value
-        strip_change = np.abs(strip_ages - face.age) - abs(base_tta - face.age)
-        self.strip_delta_error += strip_change
-        self.strip_delta_error_sq += strip_change**2
+        self.strip_changes.append(np.abs(strip_ages - face.age) - abs(base_tta - face.age))
         self.strip_delta_age += strip_ages - base_tta
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, seed: int | Sequence[int] = 0) -> dict[str, Any]:
+        """The stage's means, and per region and strip the statistics of the change of the absolute error
+        (dldl_core.explain.stage_stats; the split-half check draws its halves with ``seed``)."""
         n = max(self.n, 1)
-        se = {r: standard_error(self.delta_error[r], self.delta_error_sq[r], self.n) for r in REGION_NAMES}
+        halves = split_halves(self.n, seed)
+        tests = column_stats(np.reshape(self.region_changes, (self.n, len(REGION_NAMES))), halves)
+        regions = {r: self._region_row(r, test) for r, test in zip(REGION_NAMES, tests)}
+        strip_tests = column_stats(np.reshape(self.strip_changes, (self.n, PAPER_STRIPS)), halves)
         return {
-            "n": self.n, "true_age_mean": self.true_age / n, "mae_no_flip": self.abs_error / n,
-            "regions": {name: {"delta_age": self.delta[name] / n, "abs_delta_age": self.abs_delta[name] / n,
-                               "delta_mae": self.delta_error[name] / n, "delta_mae_se": se[name],
-                               "area": self.area[name] / n}
-                        for name in REGION_NAMES},
+            "n": self.n, "true_age_mean": self.true_age / n, "mae_no_flip": self.abs_error / n, "regions": regions,
             "cam_mass": {t: {name: m / n for name, m in self.mass[t].items()} for t in self.targets},
-            "strips": {"names": list(STRIP_NAMES), "delta_mae": (self.strip_delta_error / n).tolist(),
-                       "delta_mae_se": [standard_error(a, b, self.n) for a, b in
-                                        zip(self.strip_delta_error, self.strip_delta_error_sq)],
-                       "delta_age": (self.strip_delta_age / n).tolist()},
+            "strips": {"delta_mae": [t["mean"] or 0.0 for t in strip_tests],
+                       "delta_mae_se": [t["se"] for t in strip_tests],
+                       "delta_mae_ci95": [t["ci95"] for t in strip_tests],
+                       "delta_age": (self.strip_delta_age / n).tolist(), "tests": strip_tests},
         }
+
+    def _region_row(self, name: str, test: dict[str, Any]) -> dict[str, Any]:
+        """One region's means; its change of the absolute error with interval and test, also per ``AREA_UNIT`` of
+        the chip's area; and each target's CAM mass share per area share (1 = no preference)."""
+        n = max(self.n, 1)
+        area = self.area[name] / n
+        per_area = AREA_UNIT / area if area > 0 else None
+        ci95 = test["ci95"]
+        return {"delta_age": self.delta[name] / n, "abs_delta_age": self.abs_delta[name] / n,
+                "delta_mae": test["mean"] or 0.0, "delta_mae_se": test["se"], "delta_mae_ci95": test["ci95"],
+                "area": area,
+                "delta_mae_per_area": None if per_area is None else (test["mean"] or 0.0) * per_area,
+                "delta_mae_per_area_ci95": None if per_area is None or ci95 is None else ci95 * per_area,
+                "cam_per_area": {t: self.mass[t][name] / n / area if area > 0 else None for t in self.targets},
+                "test": test}
 
 
 @dataclass
@@ -143,6 +149,8 @@ class StageAnalysis:
     skipped: int = 0  # unreadable images, or photos without a face (pipeline full)
     template_fallbacks: int = 0  # chips on which the detector found no face: regions from the template
     template: tuple[tuple[float, float], ...] | None = None  # the weights' alignment template (None: default)
+    seed: int = 0  # seeds the per-stage draw and the split-half check
+    fill: str = DEFAULT_FILL  # what replaces a hidden region or strip (dldl_core.explain.fills)
 
     def mean_cam(self, name: str, target: str | None = None) -> np.ndarray:
         """(M, M) mean CAM of a stage for a target (default the first), scaled to [0, 1] for display."""
@@ -159,16 +167,27 @@ class StageAnalysis:
         return np.clip(sum(s.face for s in chosen) / n, 0, 255).astype(np.uint8)
 
     def to_json(self) -> dict[str, Any]:
+        """The report: settings, per stage the means and per-cell statistics, Holm-corrected per family."""
+        stages = {name: s.summary([self.seed, i]) for i, (name, s) in enumerate(self.stages.items())}
+        bands = {"names": strip_names(self.template), "landmarks": strip_landmarks(self.template),
+                 "edges": strip_edges().tolist()}
+        for s in stages.values():
+            s["strips"]["names"] = bands["names"]
+        families = correct_families(stages, self.targets)
+        statistics = {"test": "one-sample Student t-test of the change of the absolute error against 0, per cell",
+                      "interval": "95 % Student t", "correction": "Holm, per family", "alpha": ALPHA,
+                      "families": families, "area_unit": AREA_UNIT, "split_half_seed": self.seed}
         return {"method": self.method, "targets": list(self.targets), "weights": self.weights, "split": self.split,
-                "pipeline": self.pipeline, "faces": sum(s.n for s in self.stages.values()), "skipped": self.skipped,
-                "template_fallbacks": self.template_fallbacks,
-                "stages": {name: s.summary() for name, s in self.stages.items()}}
+                "pipeline": self.pipeline, "fill": self.fill, "fill_description": FILLS.get(self.fill, self.fill),
+                "faces": sum(s.n for s in self.stages.values()), "skipped": self.skipped,
+                "template_fallbacks": self.template_fallbacks, "strip_bands": bands, "statistics": statistics,
+                "stages": stages}
 
 
 def analyse_stages(explainer: Explainer, data: str | os.PathLike, manifest: str | os.PathLike,
                    split: str | None = "val", limit: int | None = None, method: str = "gradcam",
                    targets: tuple[str, ...] | list[str] = DEFAULT_TARGETS, pipeline: str = "chip", seed: int = 0,
-                   progress: bool = False) -> StageAnalysis:
+                   progress: bool = False, fill: str = DEFAULT_FILL) -> StageAnalysis:
     """Group the faces of a manifest by age stage and average their explanations.
 
     Args:
@@ -181,10 +200,12 @@ def analyse_stages(explainer: Explainer, data: str | os.PathLike, manifest: str 
         targets: CAM target specs, one mean map each (``predicted``: the bin of each face's estimate).
         pipeline: ``chip`` (images are aligned crops), ``full`` (detect and align each photo) or ``pasted`` (paste
             each crop into a random photo first; dldl_core.explain.samples.load_faces).
-        seed: seeds the per-stage draw (and the photos of ``pasted``).
+        seed: seeds the per-stage draw, the split-half check (and the photos of ``pasted``).
         progress: show a progress bar.
+        fill: what replaces a hidden region or strip, a name of dldl_core.explain.fills.FILLS.
     """
     method = method_name(method)
+    fill_name(fill)  # an unknown fill fails before any work
     targets = tuple(targets)
     if not targets:
         raise ValueError("at least one CAM target is needed")
@@ -195,7 +216,7 @@ def analyse_stages(explainer: Explainer, data: str | os.PathLike, manifest: str 
     rows = select_rows(manifest, data, split, limit, age_stage, seed)
     result = StageAnalysis(method, targets, weights_record(explainer.predictor.weights), split, pipeline,
                            {name: StageAccumulator(name, targets) for name in group_names(AGE_STAGES)},
-                           template=explainer.preprocess.template)
+                           template=explainer.preprocess.template, seed=seed, fill=fill)
     faces: Iterable[FaceSample | None] = load_faces(explainer.predictor, data, rows, pipeline, seed)
     for face in tqdm(faces, total=len(rows), desc="stages", disable=not progress):
         if face is None:
@@ -217,8 +238,8 @@ def _add_face(result: StageAnalysis, explainer: Explainer, face: FaceSample) -> 
     age = float(readout(explainer.model, x)[0][0])
     cams = {t: cv2.resize(compute_cam(explainer.model, x, parse_target(t, support, age), result.method)[0],
                           (chip_size, chip_size), interpolation=cv2.INTER_LINEAR) for t in result.targets}
-    deltas = region_occlusion(explainer.model, x, regions.resized(size), regions.names, explainer.fill)
-    base, strips = strip_occlusion(explainer.model, x, fill=explainer.fill)
+    deltas = region_occlusion(explainer.model, x, regions.resized(size), regions.names, result.fill)
+    base, strips = strip_occlusion(explainer.model, x, fill=result.fill)
     result.stages[age_stage(face.age)].add(face, age, cams, regions, deltas, float(base[0]), strips[0])
 
 
@@ -229,76 +250,76 @@ def write_stage_report(analysis: StageAnalysis, out: str | os.PathLike) -> dict[
     out.mkdir(parents=True, exist_ok=True)
     paths = {"figure": out / "stages.png", "json": out / "stages.json", "csv": out / "stages.csv",
              "markdown": out / "stages.md"}
-    stage_figure(analysis).savefig(paths["figure"], dpi=110)
-    paths["json"].write_text(json.dumps(analysis.to_json(), indent=2, allow_nan=False) + "\n")
-    paths["markdown"].write_text(stage_markdown_tables(analysis))
+    data = analysis.to_json()
+    stage_figure(analysis, data).savefig(paths["figure"], dpi=110)
+    paths["json"].write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    paths["markdown"].write_text(stage_markdown(data))
     with open(paths["csv"], "w", newline="") as f:
         writer = csv.writer(f)
-        columns = ("delta_age", "abs_delta_age", "delta_mae", "area")
-        writer.writerow(["stage", "n", "region", *columns, *(f"cam_mass_{t}" for t in analysis.targets)])
-        for name, summary in analysis.to_json()["stages"].items():
+        masses = [f"cam_mass_{t}" for t in analysis.targets]
+        writer.writerow(["stage", "n", "region", *CSV_COLUMNS, *CSV_TESTS, *masses])
+        for name, summary in data["stages"].items():
             for region, row in summary["regions"].items():
-                writer.writerow([name, summary["n"], region, *(round(row[k], 5) for k in columns),
+                writer.writerow([name, summary["n"], region, *(_rounded(row[k]) for k in CSV_COLUMNS),
+                                 *(_rounded(row["test"][k]) for k in CSV_TESTS),
                                  *(round(summary["cam_mass"][t][region], 5) for t in analysis.targets)])
     return {k: str(v) for k, v in paths.items()}
 
 
+CSV_COLUMNS = ("delta_age", "abs_delta_age", "delta_mae", "delta_mae_ci95", "area", "delta_mae_per_area")
+CSV_TESTS = ("p", "p_holm", "replicated")
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 5) if isinstance(value, float) else ("" if value is None else value)
+
+
 def stage_markdown_tables(analysis: StageAnalysis) -> str:
-    """The analysis as Markdown tables: per stage the change of MAE per region and per strip, and where each
-    target's CAM mass lies (share of mass / share of area, 1 = no preference)."""
-    data = analysis.to_json()
-    stages = [v for v in data["stages"].values() if v["n"]]
-    columns = [f"{k} (n={v['n']})" for k, v in data["stages"].items() if v["n"]]
-    regions = [[r, *(f"{v['regions'][r]['delta_mae']:+.2f} +- {v['regions'][r]['delta_mae_se']:.2f}" for v in stages)]
-               for r in REGION_NAMES]
-    strips = [[f"{i + 1} {name}", *(f"{v['strips']['delta_mae'][i]:+.2f} +- {v['strips']['delta_mae_se'][i]:.2f}"
-                                    for v in stages)] for i, name in enumerate(STRIP_NAMES)]
-    parts = [(f"Weights {describe_weights(data['weights'])}; split {data['split'] or 'all'}, {data['faces']} faces, "
-              f"{data['method']}."),
-             "Change of MAE (years, +- 1 standard error) when a region is filled with the mean colour (no flip):",
-             markdown_table(["region", *columns], regions),
-             "Change of MAE (years, +- 1 standard error) per horizontal strip of the paper's protocol (flip averaged):",
-             markdown_table(["strip", *columns], strips)]
-    for t in data["targets"]:
-        mass = [[r, *(f"{v['cam_mass'][t][r] / max(v['regions'][r]['area'], 1e-9):.2f}" for v in stages)]
-                for r in REGION_NAMES]
-        parts += [f"CAM mass per region for target `{t}`, relative to the region's area (1 = as much as its area):",
-                  markdown_table(["region", *columns], mass)]
-    return "\n\n".join(parts) + "\n"
+    """The analysis as Markdown tables with their statistics (dldl_core.explain.stage_tables.stage_markdown)."""
+    return stage_markdown(analysis.to_json())
 
 
 TARGET_LABELS = {"expected": "pushes older", "older": "pushes older", "younger": "pushes younger",
                  "predicted": "supports the estimate"}
 
 
-def stage_figure(analysis: StageAnalysis):
+def stage_figure(analysis: StageAnalysis, data: dict[str, Any] | None = None):
     """A matplotlib Figure with one column per stage: the mean CAM of each target over the stage's mean face, the
-    change of MAE when each region is hidden (drawn on the template's regions over the mean face of all stages),
-    and the paper's horizontal-strip protocol (change of MAE per strip, flip averaged)."""
+    change of MAE per 10 % of the area when each region is hidden (only the Holm-significant regions coloured; drawn
+    on the template's regions over the mean face of all stages), and the paper's horizontal-strip protocol (change
+    of MAE per strip, flip averaged, grey where not Holm-significant). ``data``: ``analysis.to_json()`` if known."""
     from matplotlib.figure import Figure
 
     names = group_names(AGE_STAGES)
     rows = len(analysis.targets) + 2
-    fig = Figure(figsize=(2.1 * len(names) + 0.4, 2.1 * rows + 0.3), layout="constrained")
+    fig = Figure(figsize=(2.1 * len(names) + 1.0, 2.1 * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, len(names))
     side = 2 * MAP_SIZE
     overall = _upsized(analysis.mean_face(), side)
     backdrop = overall if overall is not None else np.full((side, side, 3), 128, np.uint8)
     template = face_regions(template_points(analysis.template, side), side)
-    summaries = analysis.to_json()["stages"]
-    region_max = max((abs(row["delta_mae"]) for s in summaries.values() for row in s["regions"].values()),
-                     default=0.0) or 1.0
+    data = data or analysis.to_json()
+    summaries = data["stages"]
+    regions = {name: _significant(s["regions"].values(), "delta_mae_per_area") for name, s in summaries.items()}
+    region_max = max((abs(v) for values in regions.values() for v in values), default=0.0) or 1.0
     strip_max = max((abs(v) for s in summaries.values() for v in s["strips"]["delta_mae"]), default=0.0) or 1.0
     for col, name in enumerate(names):
         face = _upsized(analysis.mean_face(name), side)
         _draw_mean_cams(axes[:-2, col], analysis, name, face if face is not None else backdrop, summaries[name]["n"])
-        values = {r: row["delta_mae"] for r, row in summaries[name]["regions"].items()}
+        values = dict(zip(summaries[name]["regions"], regions[name]))
         axes[-2, col].imshow(render.region_overlay(backdrop, template.labels, template.names, values, region_max))
-        _draw_strip_changes(axes[-1, col], summaries[name]["strips"]["delta_mae"], strip_max, labelled=col == 0)
+        strip_labels = data["strip_bands"]["names"] if col == 0 else None
+        _draw_strip_changes(axes[-1, col], summaries[name]["strips"], strip_max, strip_labels)
     _label_rows(axes, analysis, region_max)
-    fig.suptitle(f"Per age stage: mean maps over the stage's mean face, and occlusion ({analysis.split or 'all'} "
-                 f"split, {sum(s['n'] for s in summaries.values())} faces)", fontsize=12)
+    fig.suptitle(f"Per age stage: mean maps over the stage's mean face, and occlusion with the {analysis.fill} fill "
+                 f"({analysis.split or 'all'} split, {sum(s['n'] for s in summaries.values())} faces; "
+                 f"occlusion coloured where Holm p < {ALPHA})", fontsize=12)
     return fig
+
+
+def _significant(cells: Iterable[dict[str, Any]], key: str) -> list[float]:
+    """Each cell's ``key`` where its change of MAE is a finding after Holm, else 0."""
+    return [(c.get(key) or 0.0) if (c["test"].get("p_holm") or 1.0) < ALPHA else 0.0 for c in cells]
 
 
 def _upsized(face: np.ndarray | None, side: int) -> np.ndarray | None:
@@ -315,13 +336,17 @@ def _draw_mean_cams(axes: Any, analysis: StageAnalysis, name: str, face: np.ndar
             ax.set_title(f"{name}  (n={n})", fontsize=12)
 
 
-def _draw_strip_changes(ax: Any, strips: list[float], strip_max: float, labelled: bool) -> None:
-    """The change of MAE per horizontal strip as bars, red up and blue down, on a symmetric axis."""
-    ax.barh(np.arange(len(strips)), strips, color=["#b2182b" if v > 0 else "#2166ac" for v in strips])
-    ax.set_ylim(len(strips) - 0.5, -0.5)
+def _draw_strip_changes(ax: Any, strips: dict[str, Any], strip_max: float, labels: list[str] | None) -> None:
+    """The change of MAE per horizontal strip as bars on a symmetric axis: red up and blue down where Holm-significant,
+    grey otherwise; the strips named with ``labels`` (None: unlabelled)."""
+    values = strips["delta_mae"]
+    found = [(t.get("p_holm") or 1.0) < ALPHA for t in strips["tests"]]
+    colours = [("#b2182b" if v > 0 else "#2166ac") if f else "#bbbbbb" for v, f in zip(values, found)]
+    ax.barh(np.arange(len(values)), values, color=colours)
+    ax.set_ylim(len(values) - 0.5, -0.5)
     ax.set_xlim(-strip_max * 1.1, strip_max * 1.1)
     ax.axvline(0, color="k", linewidth=0.5)
-    ax.set_yticks(np.arange(len(strips)), STRIP_NAMES if labelled else [""] * len(strips), fontsize=10)
+    ax.set_yticks(np.arange(len(values)), labels or [""] * len(values), fontsize=9)
     ax.tick_params(axis="x", labelsize=7)
 
 
@@ -333,6 +358,6 @@ def _label_rows(axes: Any, analysis: StageAnalysis, region_max: float) -> None:
         for spine in ax.spines.values():
             spine.set_visible(False)
     labels = [f"{analysis.method}: {t}\n({TARGET_LABELS.get(t, t)})" for t in analysis.targets]
-    labels += [f"regions: change of MAE\n(red up, blue down; max {region_max:.1f} y)", "strips: change of MAE (y)"]
+    labels += [f"regions: change of MAE\nper 10 % of area (max {region_max:.1f} y)", "strips: change of MAE (y)"]
     for ax, label in zip(axes[:, 0], labels):
         ax.set_ylabel(label, fontsize=11)
