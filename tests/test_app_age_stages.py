@@ -1,11 +1,13 @@
-"""AppTest of the Age stages page: the shipped analysis (or a note) with counts and intervals, a run on a user's
-folder, thin stages, and the paths a user may type."""
+"""AppTest of the Age stages page: the shipped analysis (or a note) with counts and intervals, the corrected
+statistics (or a note for a report made before them), a run on a user's folder, thin stages, and the paths a user
+may type."""
 import json
 
 import pytest
 from apptest_support import no_exception, open_page, weights_under_test
+from test_stage_report import REPORT, synthetic_report
 
-from dldl_core.ui.stage_report import find_stage_report
+from dldl_core.ui.stage_report import find_stage_report, has_statistics
 
 PAGE = "views/age_stages.py"
 
@@ -55,8 +57,14 @@ def test_the_analysis_in_docs_figures_is_shown(random_weights, tmp_path, monkeyp
     assert spec["data"][0]["colorbar"]["title"]["text"] == "years"
     assert spec["layout"]["title"]["text"].startswith("Change of MAE when the region is hidden")
     captions = " ".join(c.value for c in at.caption)
-    assert "change of MAE when the region is hidden, in years" in captions and "|change" not in captions
+    assert "|change" not in captions
     assert "CAM method Grad-CAM (targets: expected, younger, predicted)" in captions and "None" not in captions
+    if has_statistics(shipped):  # the corrected statistics: every cell with its Holm p, and map vs occlusion
+        assert [len(d.value) for d in at.dataframe[2:5]] == [60, 42, 18]
+        assert "Holm's correction runs over each table" in captions and shipped["fill"] in captions.lower()
+        assert not any("predates" in i.value for i in at.info)
+    else:
+        assert "predates the corrected statistics" in at.info[0].value
     assert "Why two groupings" in captions and "age_groups.py" in captions
     assert "made with other weights" in at.warning[0].value and shipped["weights"]["sha256"][:12] in at.warning[0].value
     assert at.button(key="stages_run")
@@ -133,3 +141,40 @@ def test_paths_outside_the_allowed_folders_are_refused(tmp_path, monkeypatch):
     no_exception(at)
     assert at.error[0].value.startswith(f"{outside / 'manifest.csv'} is outside the folders this app may read")
     assert "stages_result" not in at.session_state
+
+
+def report_beside_the_weights(random_weights, tmp_path, monkeypatch, report: dict) -> None:
+    """``report`` as the stage report beside a copy of the untrained weights, which the page then uses."""
+    weights = weights_alone(random_weights, tmp_path)
+    (tmp_path / "w.stages").mkdir()
+    (tmp_path / "w.stages" / "stages.json").write_text(json.dumps(report))
+    monkeypatch.setenv("DLDL_WEIGHTS", str(weights))
+
+
+def test_the_corrected_statistics_are_shown(random_weights, tmp_path, monkeypatch):
+    report_beside_the_weights(random_weights, tmp_path, monkeypatch, synthetic_report())
+    at = open_page(PAGE)
+    no_exception(at)
+    assert [s.value for s in at.subheader] == ["Corrected statistics"]
+    regions, strips, agreement = (d.value for d in at.dataframe[2:5])
+    assert len(regions) == 60 and len(strips) == 42 and len(agreement) == 6
+    findings = regions[regions["finding (Holm p < 0.05)"]]
+    assert set(findings["region"]) == {"mouth", "nose"} and set(findings["replicated in both halves"]) <= {"yes", "no"}
+    assert agreement["map and occlusion disagree on"].str.startswith("nose: map 2.00x").all()
+    assert "3: 29-43 % eyes*, ears" in set(strips["strip"])
+    assert not any("predates" in i.value for i in at.info)
+    captions = " ".join(c.value for c in at.caption)
+    assert "60 region cells, 42 strip cells, 6 rank correlations" in captions
+    assert "coloured only where its Holm p is below 0.05" not in captions  # no figure here, so no figure caption
+
+
+def test_a_report_made_before_the_statistics_is_shown_with_a_note(random_weights, tmp_path, monkeypatch):
+    report_beside_the_weights(random_weights, tmp_path, monkeypatch, REPORT)
+    at = open_page(PAGE)
+    no_exception(at)
+    assert "predates the corrected statistics" in at.info[0].value and not at.subheader
+    assert len(at.dataframe) == 2  # the summary and the intervals it has
+    assert at.dataframe[1].value["60+ (n=30)"].tolist() == ["-1.00 ± 0.20"]
+    strips = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert strips["data"][0]["y"] == ["1: 0-14 %", "2: 14-29 %"]  # renamed by height range
+    assert "filled with the data's mean colour" in " ".join(c.value for c in at.caption)

@@ -9,6 +9,7 @@ from dldl_core.explain.cam import CAM_METHODS
 from dldl_core.explain.stages import TARGET_LABELS, analyse_stages, stage_figure
 from dldl_core.ui import plots
 from dldl_core.ui.stage_report import (
+    LEGACY_NOTE,
     MEASURES,
     METHOD_NAMES,
     MIN_STAGE_FACES,
@@ -16,6 +17,7 @@ from dldl_core.ui.stage_report import (
     enlarge_fonts,
     few_faces_warning,
     find_stage_report,
+    has_statistics,
     interval_table,
     report_caption,
     stage_measure_tables,
@@ -23,6 +25,7 @@ from dldl_core.ui.stage_report import (
     stage_summary_rows,
     strip_tables,
 )
+from dldl_core.ui.stage_statistics import agreement_rows, region_rows, statistics_caption, strip_rows
 
 MAIN_MEASURE = "delta_mae"
 
@@ -47,10 +50,13 @@ def show_report(report: dict, figure, key: str) -> None:
     if figure is not None:
         method = METHOD_NAMES.get(report.get("method"), report.get("method"))
         targets = ", ".join(f"{t} ({TARGET_LABELS.get(t, t)})" for t in report.get("targets", []))
+        regions = ("the change of MAE per 10 % of the chip's area, coloured only where its Holm p is below 0.05 (red: "
+                   "the error grows without the region, blue: it shrinks)" if has_statistics(report) else
+                   f"the {name}, in {unit} (red: the error grows without the region, blue: it shrinks)")
         st.caption(f"Per stage (one column each, with its number of faces n): the mean {method} maps over the "
-                   f"stage's mean face, one row per target: {targets}; then the {name}, in {unit} (red: the error "
-                   f"grows without the region, blue: it shrinks); and the same for the paper's seven horizontal "
-                   f"strips (bottom, {unit}). The tables and charts below give the same numbers at a readable size.")
+                   f"stage's mean face, one row per target: {targets}; then {regions}; and the change of MAE for the "
+                   f"paper's seven horizontal strips (bottom, {unit}). The tables and charts below give the numbers "
+                   "at a readable size.")
     st.dataframe(stage_summary_rows(report), hide_index=True, key=f"{key}_summary")
     st.markdown(f"**{name[:1].upper()}{name[1:]}** ({unit}; mean ± 95 % interval over the stage's faces, n per "
                 "column)")
@@ -66,9 +72,28 @@ def show_report(report: dict, figure, key: str) -> None:
     if strips:
         st.plotly_chart(plots.stage_region_figure(strips, "change of MAE when the strip is hidden", unit,
                                                   strip_intervals, rows="strip"), key=f"{key}_strips")
-        st.caption("The paper's protocol: seven horizontal strips from forehead to chin, each filled with the mean "
-                   "colour in turn (the face and its mirror, averaged); hover a cell for its 95 % interval.")
+        st.caption("The paper's protocol: seven equal horizontal strips at fixed heights, each hidden in turn (the "
+                   "face and its mirror, averaged); each strip is named by its height range (0 % the top) and the "
+                   "alignment template's landmarks inside it, * where the strip's edge cuts the landmark. Hover a "
+                   "cell for its 95 % interval.")
+    show_statistics(report, key)
     st.caption(report_caption(report))
+
+
+def show_statistics(report: dict, key: str) -> None:
+    """The corrected statistics: every cell with its interval, Holm p and replication, and map vs occlusion; or a
+    note for a report made before them."""
+    if not has_statistics(report):
+        st.info(LEGACY_NOTE)
+        return
+    st.subheader("Corrected statistics")
+    st.markdown("**Regions** (change of MAE when the region is hidden; also per 10 % of the chip's area)")
+    st.dataframe(region_rows(report), hide_index=True, key=f"{key}_region_tests")
+    st.markdown("**Strips** (the paper's protocol)")
+    st.dataframe(strip_rows(report), hide_index=True, key=f"{key}_strip_tests")
+    st.markdown("**Map and occlusion**: rank agreement across regions, both per unit of area")
+    st.dataframe(agreement_rows(report), hide_index=True, key=f"{key}_agreement")
+    st.caption(statistics_caption(report))
 
 
 st.header("Shipped analysis")

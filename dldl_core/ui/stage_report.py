@@ -1,6 +1,8 @@
 """What the Age stages page shows of a stage report (``stages.json`` from ``dldl stages``, the JSON of
 dldl_core.explain.stages.StageAnalysis): where the shipped one lives, whether it describes the network in use, its
-tables with counts and 95 % intervals, and which stages hold too few faces to read.
+tables with counts and 95 % intervals, the corrected statistics (Holm-adjusted p-values, split-half replication,
+effects per unit of area, the rank agreement of map and occlusion), and which stages hold too few faces to read.
+Reports written before those statistics existed are still shown, with what they have and a note saying so.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from dldl_core.assets import PACKAGE_DIR
 from dldl_core.explain.regions import region_label
+from dldl_core.explain.strip_bands import strip_names
 from dldl_core.models.registry import resolve
 from dldl_core.models.weights import WeightsError, read_sidecar
 
@@ -22,11 +25,19 @@ Z95 = 1.96  # a 95 % interval is the mean +- 1.96 standard errors
 # "regions" row and its Markdown tables); the page uses these names everywhere it shows one.
 MEASURES: dict[str, tuple[str, str]] = {
     "delta_mae": ("change of MAE when the region is hidden", "years"),
+    "delta_mae_per_area": ("change of MAE per 10 % of the chip's area when the region is hidden",
+                           "years per 10 % of the area"),
     "delta_age": ("change of the estimated age when the region is hidden", "years (+: older without it)"),
     "area": ("share of the face the region covers", "share of the face"),
 }
 METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "hirescam": "HiResCAM", "layercam": "LayerCAM",
                 "eigencam": "EigenCAM", "scorecam": "Score-CAM"}
+LEGACY_NOTE = ("This report predates the corrected statistics: its intervals are the mean ± 1.96 standard errors with "
+               "no correction for the many cells read, it has no Holm-adjusted p-values, no split-half replication, "
+               "no effects per unit of area and no rank agreement of map and occlusion, and its regions and strips "
+               "were filled with the data's mean colour. Regenerate it with `dldl stages` for those.")
+FILL_NAMES = {"blur": "a strong blur of the same face", "road": "noisy linear imputation (ROAD)",
+              "mean": "the data's mean colour"}
 STAGES_VS_BANDS = ("Why two groupings: these stages are the paper's (0-3, 4-12, 13-19, 20-39, 40-59, 60+), chosen "
                    "for what the network looks at (infants' faces read differently from older children's). The model "
                    "card's age bands (0-12, 13-19, 20-39, 40-59, 60-79, 80+) are chosen for its error tables: they "
@@ -66,10 +77,15 @@ def stage_summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
              "MAE (no flip)": round(s.get("mae_no_flip", 0.0), 2)} for name, s in report.get("stages", {}).items()]
 
 
+def has_statistics(report: dict[str, Any]) -> bool:
+    """Whether a report carries the corrected statistics (reports before them lack the ``statistics`` block)."""
+    return isinstance(report.get("statistics"), dict)
+
+
 def stage_measure_tables(report: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     """Per region measure of ``MEASURES`` that the report holds, a {region: {stage: value}} table (regions by their
-    names for people, stages without faces left out); ``"<measure>_ci95"`` tables hold the 95 % half-widths where
-    the report has standard errors."""
+    names for people, stages without faces left out); ``"<measure>_ci95"`` tables hold the 95 % half-widths: the
+    report's own (Student t) where it has them, else 1.96 standard errors."""
     tables: dict[str, dict[str, dict[str, float]]] = {}
     for name, s in report.get("stages", {}).items():
         if not s.get("n"):
@@ -77,16 +93,27 @@ def stage_measure_tables(report: dict[str, Any]) -> dict[str, dict[str, dict[str
         for name_in_report, values in s.get("regions", {}).items():
             region = region_label(name_in_report)
             for key, value in values.items():
-                if key in MEASURES:
-                    tables.setdefault(key, {}).setdefault(region, {})[name] = value
-                elif key.endswith("_se") and key.removesuffix("_se") in MEASURES:
-                    tables.setdefault(f"{key.removesuffix('_se')}_ci95", {}).setdefault(region, {})[name] = Z95 * value
+                table = _table_of(key, values)
+                if table is not None and value is not None:
+                    tables.setdefault(table, {}).setdefault(region, {})[name] = value * (Z95 if key.endswith("_se")
+                                                                                          else 1.0)
     return tables
+
+
+def _table_of(key: str, values: dict[str, Any]) -> str | None:
+    """The table a region value belongs in: a measure, its report's own ``_ci95``, or a ``_se`` (as 1.96 x) where
+    the report has no ``_ci95`` for it; None for everything else."""
+    measure = key.removesuffix("_ci95").removesuffix("_se")
+    if measure not in MEASURES:
+        return None
+    if key.endswith("_se"):
+        return None if f"{measure}_ci95" in values else f"{measure}_ci95"
+    return key
 
 
 def interval_table(report: dict[str, Any], measure: str = "delta_mae") -> list[dict[str, str]]:
     """One row per region, one column per stage headed with its faces (``0-3 (n=100)``), each cell the mean and its
-    95 % interval (``+0.51 ± 0.21``), or the mean alone where the report has no standard error."""
+    95 % interval (``+0.51 ± 0.21``), or the mean alone where the report has no interval."""
     tables = stage_measure_tables(report)
     values, half = tables.get(measure, {}), tables.get(f"{measure}_ci95", {})
     counts = {name: s.get("n", 0) for name, s in report.get("stages", {}).items() if s.get("n")}
@@ -102,20 +129,30 @@ def interval_table(report: dict[str, Any], measure: str = "delta_mae") -> list[d
     return rows
 
 
+def strip_labels(report: dict[str, Any]) -> list[str]:
+    """The strips' names: the report's own, or for reports before them the names by height range and landmarks of
+    the default template (the strips' geometry has not changed)."""
+    bands = report.get("strip_bands") or {}
+    return list(bands.get("names") or strip_names(None))
+
+
 def strip_tables(report: dict[str, Any]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """The paper's horizontal-strip occlusion as {strip: {stage: change of MAE}} and the 95 % half-widths in the
-    same layout (stages without faces left out)."""
+    same layout (stages without faces left out); strips numbered from the top and named by ``strip_labels``."""
     values: dict[str, dict[str, float]] = {}
     half: dict[str, dict[str, float]] = {}
+    names = strip_labels(report)
     for stage, s in report.get("stages", {}).items():
         strips = s.get("strips") or {}
         if not s.get("n") or "delta_mae" not in strips:
             continue
-        errors = strips.get("delta_mae_se") or [None] * len(strips["delta_mae"])
-        for i, (name, value, se) in enumerate(zip(strips["names"], strips["delta_mae"], errors)):
-            values.setdefault(f"{i + 1} {name}", {})[stage] = value
-            if se is not None:
-                half.setdefault(f"{i + 1} {name}", {})[stage] = Z95 * se
+        own = strips.get("delta_mae_ci95")
+        widths = own or [None if se is None else Z95 * se for se in strips.get("delta_mae_se") or []]
+        widths = widths or [None] * len(strips["delta_mae"])
+        for i, (name, value, width) in enumerate(zip(names, strips["delta_mae"], widths)):
+            values.setdefault(f"{i + 1}: {name}", {})[stage] = value
+            if width is not None:
+                half.setdefault(f"{i + 1}: {name}", {})[stage] = width
     return values, half
 
 
@@ -129,13 +166,15 @@ def few_faces_warning(report: dict[str, Any], minimum: int = MIN_STAGE_FACES) ->
 
 
 def report_caption(report: dict[str, Any]) -> str:
-    """What a report was made with: faces, CAM method and targets, pipeline and split."""
+    """What a report was made with: faces, CAM method and targets, pipeline, split and occlusion fill."""
     method = report.get("method") or "unknown"
     targets = ", ".join(report.get("targets") or []) or "none"
     pipeline = {"chip": "aligned crops", "full": "photos", "pasted": "crops pasted into photos"}.get(
         report.get("pipeline"), report.get("pipeline") or "unknown")
+    fill = report.get("fill", "mean")  # reports before the fill option filled with the mean colour
     return (f"{report.get('faces', 0)} faces; CAM method {METHOD_NAMES.get(method, method)} (targets: {targets}); "
-            f"images: {pipeline}; split: {report.get('split') or 'all rows'}.")
+            f"images: {pipeline}; split: {report.get('split') or 'all rows'}; hidden parts filled with "
+            f"{FILL_NAMES.get(fill, fill)}.")
 
 
 def enlarge_fonts(figure: Any, size: float = 12.0, taller: float = 1.4) -> Any:
