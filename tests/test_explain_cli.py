@@ -66,6 +66,25 @@ def test_stages_command(capsys, tmp_path, photo_folder, random_weights):
     data = json.loads(out)
     assert data["faces"] == 2 and data["stages"]["60+"]["n"] == 1 and data["stages"]["20-39"]["n"] == 1
     assert all((tmp_path / name).is_file() for name in ("stages.png", "stages.json", "stages.csv"))
+    assert data["fill"] == "blur" and json.loads((tmp_path / "stages.json").read_text())["fill"] == "blur"
+
+
+def test_stages_fill_option(capsys, tmp_path, photo_folder, random_weights):
+    from dldl_core.cli.main import build_parser
+    from dldl_core.explain.fills import FILLS
+
+    action = next(a for a in build_parser()._subparsers._group_actions[0].choices["stages"]._actions
+                  if a.dest == "fill")
+    assert tuple(action.choices) == tuple(FILLS) and action.default == "blur"
+    folder, manifest = photo_folder
+    code, out, err = run(capsys, "stages", "--data", folder, "--manifest", manifest, "--split", "all", "--limit", "1",
+                         "--fill", "mean", "--out", tmp_path, "--weights", random_weights)
+    assert code == 0, err
+    assert "mean fill" in out and "(p_H " in out
+    assert json.loads((tmp_path / "stages.json").read_text())["fill"] == "mean"
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "stages", "--data", folder, "--manifest", manifest, "--fill", "black", "--out", tmp_path)
+    assert exit_.value.code == 2 and "invalid choice: 'black'" in capsys.readouterr().err
 
 
 def test_stages_user_errors(capsys, tmp_path, photo_folder, random_weights):

@@ -103,28 +103,33 @@ def _stages_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", action="append", default=None,
                    help="CAM target, repeatable (see dldl explain); default: expected, younger and predicted")
     p.add_argument("--limit", type=int, default=None, help="at most N faces per stage, drawn at random")
+    p.add_argument("--fill", default="blur", choices=("blur", "road", "mean"),  # dldl_core.explain.fills.FILLS
+                   help="what replaces a hidden region or strip: blur (a strong blur of the same face), road (noisy "
+                        "linear imputation, slow) or mean (the data's mean colour); default blur")
     _dataset_args(p)
 
 
 def stages_command(args: argparse.Namespace) -> int:
     from dldl_core.explain.explainer import Explainer
+    from dldl_core.explain.stage_tables import format_p
     from dldl_core.explain.stages import DEFAULT_TARGETS, analyse_stages, write_stage_report
 
     split = _split(args)
     with _predictor(args) as predictor:
         analysis = analyse_stages(Explainer(predictor), args.data, args.manifest, split, args.limit,
                                   args.method, tuple(args.target or DEFAULT_TARGETS), args.pipeline, args.seed,
-                                  progress=not args.json)
+                                  progress=not args.json, fill=args.fill)
     files = write_stage_report(analysis, args.out)
     data = {**analysis.to_json(), "files": files}
     if args.json:
         print_json(data)
         return 0
     print(f"{data['faces']} faces ({data['skipped']} skipped); {analysis.method}, targets "
-          f"{', '.join(analysis.targets)}; change of MAE when a region is hidden:")
+          f"{', '.join(analysis.targets)}, {analysis.fill} fill; change of MAE when a region is hidden (Holm p):")
     for name, s in data["stages"].items():
         top = sorted(s["regions"].items(), key=lambda kv: -kv[1]["delta_mae"])[:3]
-        print(f"  {name:>6}: n={s['n']:4d}  " + ", ".join(f"{r} {row['delta_mae']:+.2f}" for r, row in top))
+        cells = [f"{r} {row['delta_mae']:+.2f} (p_H {format_p(row['test']['p_holm'])})" for r, row in top]
+        print(f"  {name:>6}: n={s['n']:4d}  " + ", ".join(cells))
     for name, path in files.items():
         print(f"  {name}: {path}")
     return 0
