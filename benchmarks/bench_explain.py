@@ -33,8 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dldl_core.data.images import load_rgb  # noqa: E402
-from dldl_core.explain.cam import CAM_METHODS  # noqa: E402
+from dldl_core.explain.cam import CAM_METHODS, compute_cam  # noqa: E402
 from dldl_core.explain.explainer import Explainer  # noqa: E402
+from dldl_core.explain.faithfulness import face_faithfulness  # noqa: E402
+from dldl_core.explain.targets import ExpectedAgeTarget  # noqa: E402
 from dldl_core.models.registry import weights_from_environment  # noqa: E402
 from dldl_core.models.weights import DEFAULT_WEIGHTS  # noqa: E402
 from dldl_core.pipeline.predictor import Predictor  # noqa: E402
@@ -84,8 +86,14 @@ def time_explanations(predictor: Predictor, methods: list[str], repeat: int) -> 
     figures["regions geometry"] = timed(lambda: explainer.regions(face), repeat)
     figures["region occlusion"] = timed(lambda: explainer.region_deltas(face, regions), repeat)
     figures["sliding window"] = timed(lambda: explainer.occlusion(face), max(3, repeat // 3))
+    x, target = explainer.input(face.chip), ExpectedAgeTarget(explainer.support)
+    cam = compute_cam(explainer.model, x, target, "gradcam")[0]
+    figures["faithfulness of one map"] = timed(lambda: face_faithfulness(explainer.model, x, cam, target,
+                                                                         explainer.fill), max(3, repeat // 3))
     figures["explain, no sliding window"] = timed(
         lambda: explainer.explain(face, "gradcam", image=rgb, sliding=False), repeat)
+    figures["explain, no sliding window, no faithfulness"] = timed(
+        lambda: explainer.explain(face, "gradcam", image=rgb, sliding=False, faithfulness=False), repeat)
     figures["explain, all"] = timed(lambda: explainer.explain(face, "gradcam", image=rgb), max(3, repeat // 3))
     return figures, explainer.occlusion(face)
 

@@ -95,6 +95,8 @@ def test_a_portrait_gives_an_age_a_chart_and_explanations(grace_hopper_path):
     assert "blue**, the face looks **younger**" in markdown_text(at)  # the colour convention, stated once
     assert "The gradcam maps show the evidence for the expected age" in captions(at)
     assert "whatever the CAM's target" in captions(at)
+    assert "**Faithfulness for this face.**" in markdown_text(at) and "a strong blur" in markdown_text(at)
+    assert "sanity check" in captions(at)  # the method's verdict, or why there is none for these weights
     assert [b.label for b in at.download_button] == ["JSON report", "Report and images (zip)"]
     assert at.selectbox(key="analyze_cam_method").value == "gradcam"
 

@@ -121,13 +121,20 @@ def test_stages_on_a_split_without_rows_names_the_splits_there_are(capsys, tmp_p
 def test_faithfulness_command(capsys, tmp_path, photo_folder, random_weights):
     folder, manifest = photo_folder
     code, out, err = run(capsys, "faithfulness", "--data", folder, "--manifest", manifest, "--split", "all",
-                         "--limit", "2", "--methods", "gradcam,eigencam", "--road-faces", "1", "--steps", "4",
+                         "--limit", "2", "--methods", "gradcam,eigencam", "--road-faces", "2", "--steps", "4",
                          "--pipeline", "full", "--out", tmp_path, "--weights", random_weights, "--json")
     assert code == 0, err
     data = json.loads(out)
     assert set(data["methods"]) == {"gradcam", "eigencam"}
-    assert data["methods"]["gradcam"]["n"] == 2 and "road_combined" in data["methods"]["gradcam"]
+    assert data["fill"] == "blur"
+    for r in data["methods"].values():
+        assert r["n"] == 2 and r["fill"] == "blur" and r["road_faces"] == 2
+        for key in ("deletion_gain", "insertion_gain", "road_gain"):
+            lo, hi = r[f"{key}_ci95"]
+            assert lo <= r[key] <= hi
+        assert -1 <= r["sanity_rank_corr"] <= 1
     assert (tmp_path / "faithfulness.png").is_file() and (tmp_path / "faithfulness.json").is_file()
+    assert "deletion gain vs random" in (tmp_path / "faithfulness.md").read_text()
 
 
 def test_faithfulness_on_a_manifest_without_a_split_column_uses_every_row(capsys, tmp_path, photo_folder,
@@ -137,8 +144,10 @@ def test_faithfulness_on_a_manifest_without_a_split_column_uses_every_row(capsys
     plain.write_text("".join(",".join(line.split(",")[:2]) + "\n" for line in manifest.read_text().splitlines()))
     code, out, err = run(capsys, "faithfulness", "--data", folder, "--manifest", plain, "--limit", "3",
                          "--methods", "gradcam", "--road-faces", "1", "--steps", "4", "--pipeline", "full",
+                         "--fill", "mean", "--sanity-faces", "0",
                          "--out", tmp_path / "out", "--weights", random_weights, "--json")
     assert code == 0, err
     data = json.loads(out)
     assert data["split"] is None and data["methods"]["gradcam"]["n"] == 3  # split 'val' alone holds two rows
+    assert data["methods"]["gradcam"]["fill"] == "mean" and "sanity_rank_corr" not in data["methods"]["gradcam"]
     assert "has no split column: all its rows are used" in err

@@ -146,7 +146,8 @@ def test_evaluate_faithfulness_on_a_real_network(tmp_path):
         assert set(r["by_stage"]) == {"0-3", "20-39"} and r["by_stage"]["20-39"]["n"] == 2
     # the same faces and random orders for every method: the random baselines coincide
     assert report["gradcam"]["deletion_random_auc"] == pytest.approx(report["eigencam"]["deletion_random_auc"])
-    data = {"weights": {"file": "net.safetensors", "input_size": 32}, "split": "val", "target": "expected", "fill": "blur", "methods": report}
+    data = {"weights": {"file": "net.safetensors", "input_size": 32}, "split": "val", "target": "expected",
+            "fill": "blur", "methods": report}
     table = faithfulness_table(data)
     assert "deletion gain vs random" in table and "20-39" in table and "a strong blur" in table
     faithfulness_figure(report).savefig(tmp_path / "f.png")

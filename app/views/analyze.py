@@ -146,8 +146,9 @@ if face.age_mirrored is not None:
 st.subheader(f"Face {index + 1}: why this age")
 c1, c2, c3 = st.columns([1, 2, 2])
 method = c1.selectbox("CAM method", CAM_METHOD_NAMES, key="analyze_cam_method", persist_state="session",
-                      help="scorecam runs the network once per feature map: slower, and the most faithful for the "
-                           "shipped network (docs/age_stages.md, Faithfulness). eigencam ignores the target.")
+                      help="scorecam runs the network once per feature map (slower); eigencam ignores the target. "
+                           "Below the maps: how faithful the map is for this face and whether the method passed the "
+                           "sanity check (docs/explain.md).")
 kind = c2.radio("Explain", list(view.TARGETS), format_func=view.TARGETS.get, key="analyze_target",
                 persist_state="session")
 st.session_state.update({key: mine[name] for key, name in INPUTS.items()})  # this face's own values
@@ -201,6 +202,11 @@ else:
                 "up (a CAM keeps only positive evidence). Try the opposite target, or eigencam, which has no target.")
     for col, panel in zip(st.columns(len(panels)), panels):
         col.image(panel.image, caption=panel.caption, width="stretch")
+    if sentence := view.faithfulness_sentence(explanation):
+        st.markdown(sentence)
+    from dldl_core.ui.sanity_view import sanity_sentence  # the sanity module needs torch, loaded by now
+
+    st.caption(sanity_sentence(method, weights_path()))
     st.plotly_chart(plots.region_figure(explanation.regions, labels=REGION_LABELS), key="analyze_region_chart")
 
 st.subheader("Download")

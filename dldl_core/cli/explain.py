@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dldl_core.cli.common import Command, print_json
 from dldl_core.evaluation.evaluate import PIPELINES
-from dldl_core.explain.methods import CAM_METHOD_NAMES
+from dldl_core.explain.methods import CAM_METHOD_NAMES, DEFAULT_FILL, FILLS
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -103,7 +103,7 @@ def _stages_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", action="append", default=None,
                    help="CAM target, repeatable (see dldl explain); default: expected, younger and predicted")
     p.add_argument("--limit", type=int, default=None, help="at most N faces per stage, drawn at random")
-    p.add_argument("--fill", default="blur", choices=("blur", "road", "mean"),  # dldl_core.explain.fills.FILLS
+    p.add_argument("--fill", default=DEFAULT_FILL, choices=tuple(FILLS),
                    help="what replaces a hidden region or strip: blur (a strong blur of the same face), road (noisy "
                         "linear imputation, slow) or mean (the data's mean colour); default blur")
     _dataset_args(p)
@@ -139,7 +139,11 @@ def _faithfulness_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="expected", help="CAM target (see dldl explain; not predicted)")
     p.add_argument("--methods", default=",".join(CAM_METHOD_NAMES), help="comma-separated CAM methods")
     p.add_argument("--limit", type=int, default=None, help="at most N faces, drawn at random")
+    p.add_argument("--fill", default=DEFAULT_FILL, choices=tuple(FILLS),
+                   help="what replaces a hidden cell in the deletion and insertion curves (ROAD always imputes)")
     p.add_argument("--road-faces", type=int, default=32, help="how many of the faces also get ROAD scores")
+    p.add_argument("--sanity-faces", type=int, default=16,
+                   help="how many of the faces the sanity check maps (0: skip it)")
     p.add_argument("--steps", type=int, default=10, help="points per deletion / insertion curve")
     _dataset_args(p)
 
@@ -147,52 +151,73 @@ def _faithfulness_args(p: argparse.ArgumentParser) -> None:
 def faithfulness_command(args: argparse.Namespace) -> int:
     import json
 
-    from tqdm import tqdm
+    from dldl_core.explain.faithfulness_run import faithfulness_table
 
-    from dldl_core.explain.cam import method_name
-    from dldl_core.explain.explainer import Explainer
-    from dldl_core.explain.faithfulness import (
-        evaluate_faithfulness,
-        faithfulness_figure,
-        faithfulness_report,
-        faithfulness_table,
-    )
-    from dldl_core.explain.samples import load_faces, select_rows, weights_record
-    from dldl_core.explain.targets import parse_target
-
-    methods = [method_name(m) for m in args.methods.split(",") if m.strip()]
-    if not methods:
-        raise ValueError("--methods names no method")
+    methods = _methods(args.methods)
     split = _split(args)
-    with _predictor(args) as predictor:
-        explainer = Explainer(predictor)
-        target = parse_target(args.target, explainer.support)
-        rows = select_rows(args.manifest, args.data, split, args.limit, lambda age: "all", args.seed)
-        faces = (f for f in load_faces(predictor, args.data, rows, args.pipeline, args.seed) if f is not None)
-        inputs = (explainer.input(f.chip) for f in tqdm(faces, total=len(rows), desc="faithfulness",
-                                                          disable=args.json))
-        results = evaluate_faithfulness(explainer.model, inputs, methods, target, steps=args.steps,
-                                        road_faces=args.road_faces, seed=args.seed, fill=explainer.fill)
-        weights = weights_record(predictor.weights)
-    report = faithfulness_report(results)
+    report, weights = _faithfulness_run(args, methods, split)
     if not report:
         raise ValueError(f"{args.manifest}: no face could be read")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {name: str(out / f"faithfulness.{ext}") for name, ext in (("figure", "png"), ("json", "json"),
-                                                                      ("markdown", "md"))}
-    faithfulness_figure(report).savefig(files["figure"], dpi=110)
-    data = {"weights": weights, "target": args.target, "split": split, "pipeline": args.pipeline,
-            "methods": report, "files": files}
-    Path(files["json"]).write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-    Path(files["markdown"]).write_text(faithfulness_table(data))
+    data = {"weights": weights, "target": args.target, "split": split, "pipeline": args.pipeline, "fill": args.fill,
+            "methods": report, "files": _write_faithfulness(args, report)}
+    Path(data["files"]["json"]).write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    Path(data["files"]["markdown"]).write_text(faithfulness_table(data))
     if args.json:
         print_json(data)
         return 0
     print(faithfulness_table(data), end="")
-    for name, path in files.items():
+    for name, path in data["files"].items():
         print(f"  {name}: {path}")
     return 0
+
+
+def _methods(text: str) -> list[str]:
+    from dldl_core.explain.cam import method_name
+
+    methods = [method_name(m) for m in text.split(",") if m.strip()]
+    if not methods:
+        raise ValueError("--methods names no method")
+    return methods
+
+
+def _faithfulness_run(args: argparse.Namespace, methods: list[str], split: str | None
+                      ) -> tuple[dict, dict]:
+    """The per-method report (with each method's sanity rank correlation) and the weights' record."""
+    import torch
+    from tqdm import tqdm
+
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.explain.faithfulness_run import evaluate_faithfulness, faithfulness_report, sanity_rank_corr
+    from dldl_core.explain.samples import load_faces, select_rows, weights_record
+    from dldl_core.explain.targets import parse_target
+
+    with _predictor(args) as predictor:
+        explainer = Explainer(predictor)
+        target = parse_target(args.target, explainer.support)
+        rows = select_rows(args.manifest, args.data, split, args.limit, lambda age: "all", args.seed)
+        loaded = (f for f in load_faces(predictor, args.data, rows, args.pipeline, args.seed) if f is not None)
+        faces = [(explainer.input(f.chip), f.age) for f in tqdm(loaded, total=len(rows), desc="faithfulness",
+                                                                 disable=args.json)]
+        results = evaluate_faithfulness(explainer.model, faces, methods, target, steps=args.steps,
+                                        road_faces=args.road_faces, seed=args.seed, fill=args.fill)
+        report = faithfulness_report(results, args.seed)
+        if args.sanity_faces > 1 and len(faces) > 1:
+            inputs = torch.cat([x for x, _ in faces[:args.sanity_faces]])
+            for m, value in sanity_rank_corr(predictor.model, inputs, methods, target, args.seed).items():
+                report[m]["sanity_rank_corr"] = value
+        return report, weights_record(predictor.weights)
+
+
+def _write_faithfulness(args: argparse.Namespace, report: dict) -> dict[str, str]:
+    """The figure into ``--out``; the paths of the figure, the JSON and the Markdown table."""
+    from dldl_core.explain.faithfulness_run import faithfulness_figure
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {name: str(out / f"faithfulness.{ext}") for name, ext in (("figure", "png"), ("json", "json"),
+                                                                      ("markdown", "md"))}
+    faithfulness_figure(report, args.fill).savefig(files["figure"], dpi=110)
+    return files
 
 
 def _split(args: argparse.Namespace) -> str | None:

@@ -1,0 +1,52 @@
+"""What the Analyze page says of a map's faithfulness for one face and of its method's sanity check."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+from dldl_core.models.weights import read_sidecar
+from dldl_core.ui.explanation_view import faithfulness_sentence
+from dldl_core.ui.sanity_view import find_sanity_report, sanity_sentence
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "tiny_age_net.safetensors"
+
+
+def explanation(gain: float, spread: float = 2.0, target: str = "expected") -> SimpleNamespace:
+    return SimpleNamespace(method="gradcam", target=target, faithfulness={
+        "map_auc": 10 + gain, "random_auc": 10.0, "random_spread": spread, "fill": "blur", "gain": gain})
+
+
+def test_the_faithfulness_sentence_names_the_fill_the_gain_and_its_yardstick():
+    clear = faithfulness_sentence(explanation(5.0))
+    assert "a strong blur of the same face" in clear and "+5.00" in clear and "± 2.00" in clear
+    assert "clearly more faithful than chance" in clear and "years" in clear
+    assert "within the spread of random orders" in faithfulness_sentence(explanation(1.0))
+    assert "no better than chance" in faithfulness_sentence(explanation(-0.5))
+    assert "log-probability" in faithfulness_sentence(explanation(1.0, target="bin:30"))
+    assert faithfulness_sentence(SimpleNamespace(faithfulness=None)) is None
+
+
+def _report(sha: str) -> dict:
+    summary = {"mean": 0.12, "lo": 0.08, "hi": 0.16, "n": 40}
+    return {"weights": {"sha256": sha}, "split": "val", "verdict_step": "last_block", "threshold": 0.5,
+            "methods": {"gradcam": {"cascade": {"last_block": {"spearman": summary}}, "shuffled": None,
+                                    "shows_network": True}}}
+
+
+def test_the_sanity_verdict_is_given_only_for_the_weights_it_was_measured_on(tmp_path):
+    weights = tmp_path / WEIGHTS.name
+    shutil.copy(WEIGHTS, weights)
+    shutil.copy(WEIGHTS.with_suffix(".json"), weights.with_suffix(".json"))
+    folder = tmp_path / "tiny_age_net.sanity"
+    folder.mkdir()
+    (folder / "sanity.json").write_text(json.dumps(_report(read_sidecar(weights)["sha256"])))
+    assert find_sanity_report(weights) == folder / "sanity.json"
+    verdict = sanity_sentence("gradcam", weights)
+    assert verdict.startswith("Grad-CAM passed the sanity check") and "0.12 [0.08, 0.16]" in verdict
+    assert "did not measure hirescam" in sanity_sentence("hirescam", weights)
+    (folder / "sanity.json").write_text(json.dumps(_report("0" * 64)))
+    assert "run on other weights" in sanity_sentence("gradcam", weights)
+    (folder / "sanity.json").write_text("not json")
+    assert sanity_sentence("gradcam", weights).startswith("No sanity check ships with these weights")
