@@ -142,12 +142,14 @@ def test_faithfulness_on_a_manifest_without_a_split_column_uses_every_row(capsys
     folder, manifest = photo_folder
     plain = tmp_path / "file_age.csv"
     plain.write_text("".join(",".join(line.split(",")[:2]) + "\n" for line in manifest.read_text().splitlines()))
-    code, out, err = run(capsys, "faithfulness", "--data", folder, "--manifest", plain, "--limit", "3",
+    code, out, err = run(capsys, "faithfulness", "--data", folder, "--manifest", plain, "--per-stage", "2",
                          "--methods", "gradcam", "--road-faces", "1", "--steps", "4", "--pipeline", "full",
                          "--fill", "mean", "--sanity-faces", "0",
                          "--out", tmp_path / "out", "--weights", random_weights, "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert data["split"] is None and data["methods"]["gradcam"]["n"] == 3  # split 'val' alone holds two rows
+    # every row of the plain manifest (split 'val' alone holds two), two per stage: two of 77 and two of 36 years
+    assert data["split"] is None and data["methods"]["gradcam"]["n"] == 4
+    assert {s: r["n"] for s, r in data["methods"]["gradcam"]["by_stage"].items()} == {"60+": 2, "20-39": 2}
     assert data["methods"]["gradcam"]["fill"] == "mean" and "sanity_rank_corr" not in data["methods"]["gradcam"]
     assert "has no split column: all its rows are used" in err

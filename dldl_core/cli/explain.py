@@ -139,6 +139,8 @@ def _faithfulness_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="expected", help="CAM target (see dldl explain; not predicted)")
     p.add_argument("--methods", default=",".join(CAM_METHOD_NAMES), help="comma-separated CAM methods")
     p.add_argument("--limit", type=int, default=None, help="at most N faces, drawn at random")
+    p.add_argument("--per-stage", type=int, default=None,
+                   help="at most N faces of each age stage, drawn at random (instead of --limit)")
     p.add_argument("--fill", default=DEFAULT_FILL, choices=tuple(FILLS),
                    help="what replaces a hidden cell in the deletion and insertion curves (ROAD always imputes)")
     p.add_argument("--road-faces", type=int, default=32, help="how many of the faces also get ROAD scores")
@@ -190,11 +192,13 @@ def _faithfulness_run(args: argparse.Namespace, methods: list[str], split: str |
     from dldl_core.explain.faithfulness_run import evaluate_faithfulness, faithfulness_report, sanity_rank_corr
     from dldl_core.explain.samples import load_faces, select_rows, weights_record
     from dldl_core.explain.targets import parse_target
+    from dldl_core.maths.age_groups import age_stage
 
     with _predictor(args) as predictor:
         explainer = Explainer(predictor)
         target = parse_target(args.target, explainer.support)
-        rows = select_rows(args.manifest, args.data, split, args.limit, lambda age: "all", args.seed)
+        rows = (select_rows(args.manifest, args.data, split, args.per_stage, age_stage, args.seed) if args.per_stage
+                else select_rows(args.manifest, args.data, split, args.limit, lambda age: "all", args.seed))
         loaded = (f for f in load_faces(predictor, args.data, rows, args.pipeline, args.seed) if f is not None)
         faces = [(explainer.input(f.chip), f.age) for f in tqdm(loaded, total=len(rows), desc="faithfulness",
                                                                  disable=args.json)]
