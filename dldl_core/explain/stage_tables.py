@@ -47,8 +47,8 @@ def region_tables(data: dict[str, Any]) -> list[str]:
              f"interval], p_H the Holm-adjusted p over the {family} cells of this table, bold where p_H < {ALPHA}; "
              "✓ / ✗: the finding does / does not replicate in both random halves of the stage's faces:"),
             markdown_table(["region", *columns], effect),
-            (f"The same per {AREA_UNIT:.0%} of the chip's area (the change divided by the region's share of the "
-             f"chip, x {AREA_UNIT}; mean ± 95 % half-width), so that regions of different sizes compare:"),
+            (f"The same per {AREA_UNIT * 100:.0f} % of the chip's area (the change divided by the region's share of "
+             f"the chip, x {AREA_UNIT}; mean ± 95 % half-width), so that regions of different sizes compare:"),
             markdown_table(["region", *columns], per_area)]
 
 
@@ -107,7 +107,7 @@ def _ratio(value: float | None) -> str:
 
 def _agreement_cell(cell: dict[str, Any]) -> str:
     rho = "n/a" if cell.get("rho") is None else f"{cell['rho']:+.2f}"
-    odd = "; ".join(f"{d['region']} {d['cam_per_area']:.1f}x vs {d['delta_mae']:+.2f}" for d in cell["disagreements"])
+    odd = "; ".join(f"{d['region']} {d['cam_per_area']:.2f}x vs {d['delta_mae']:+.2f}" for d in cell["disagreements"])
     return f"rho {rho} p_H {format_p(cell.get('p_holm'))}" + (f"; against: {odd}" if odd else "")
 
 

@@ -285,8 +285,9 @@ TARGET_LABELS = {"expected": "pushes older", "older": "pushes older", "younger":
 
 def stage_figure(analysis: StageAnalysis, data: dict[str, Any] | None = None):
     """A matplotlib Figure with one column per stage: the mean CAM of each target over the stage's mean face, the
-    change of MAE per 10 % of the area when each region is hidden (only the Holm-significant regions coloured; drawn
-    on the template's regions over the mean face of all stages), and the paper's horizontal-strip protocol (change
+    change of MAE per 10 % of the area when each region is hidden (only the Holm-significant regions coloured, on a
+    square-root scale so that moderate effects show beside the eyes' large ones; drawn on the template's regions
+    over the mean face of all stages), and the paper's horizontal-strip protocol (change
     of MAE per strip, flip averaged, grey where not Holm-significant). ``data``: ``analysis.to_json()`` if known."""
     from matplotlib.figure import Figure
 
@@ -306,8 +307,9 @@ def stage_figure(analysis: StageAnalysis, data: dict[str, Any] | None = None):
     for col, name in enumerate(names):
         face = _upsized(analysis.mean_face(name), side)
         _draw_mean_cams(axes[:-2, col], analysis, name, face if face is not None else backdrop, summaries[name]["n"])
-        values = dict(zip(summaries[name]["regions"], regions[name]))
-        axes[-2, col].imshow(render.region_overlay(backdrop, template.labels, template.names, values, region_max))
+        values = {r: float(np.sign(v) * np.sqrt(abs(v))) for r, v in zip(summaries[name]["regions"], regions[name])}
+        axes[-2, col].imshow(render.region_overlay(backdrop, template.labels, template.names, values,
+                                                   float(np.sqrt(region_max))))  # square-root colour scale
         strip_labels = data["strip_bands"]["names"] if col == 0 else None
         _draw_strip_changes(axes[-1, col], summaries[name]["strips"], strip_max, strip_labels)
     _label_rows(axes, analysis, region_max)
@@ -358,6 +360,6 @@ def _label_rows(axes: Any, analysis: StageAnalysis, region_max: float) -> None:
         for spine in ax.spines.values():
             spine.set_visible(False)
     labels = [f"{analysis.method}: {t}\n({TARGET_LABELS.get(t, t)})" for t in analysis.targets]
-    labels += [f"regions: change of MAE\nper 10 % of area (max {region_max:.1f} y)", "strips: change of MAE (y)"]
-    for ax, label in zip(axes[:, 0], labels):
-        ax.set_ylabel(label, fontsize=11)
+    labels += [f"regions: MAE change\nper 10 % of area\n(√ scale, max {region_max:.1f} y)", "strips:\nMAE change (y)"]
+    for ax, label in zip(axes[:, 0], labels):  # at most ~23 characters a line: the rows are 2.1 inches tall
+        ax.set_ylabel(label, fontsize=10)
