@@ -203,7 +203,8 @@ def _faithfulness_run(args: argparse.Namespace, methods: list[str], split: str |
         faces = [(explainer.input(f.chip), f.age) for f in tqdm(loaded, total=len(rows), desc="faithfulness",
                                                                  disable=args.json)]
         results = evaluate_faithfulness(explainer.model, faces, methods, target, steps=args.steps,
-                                        road_faces=args.road_faces, seed=args.seed, fill=args.fill)
+                                        road_faces=args.road_faces, seed=args.seed, fill=args.fill,
+                                        progress=not args.json)
         report = faithfulness_report(results, args.seed)
         if args.sanity_faces > 1 and len(faces) > 1:
             inputs = torch.cat([x for x, _ in faces[:args.sanity_faces]])

@@ -17,7 +17,7 @@ from dldl_core.maths.age_groups import age_stage
 
 def evaluate_faithfulness(model: nn.Module, faces: Iterable[tuple[torch.Tensor, float]], methods: Iterable[str],
                           target: Target, steps: int = 10, cells: int = 16, road_faces: int = 0, seed: int = 0,
-                          fill: Fill = DEFAULT_FILL) -> dict[str, MethodFaithfulness]:
+                          fill: Fill = DEFAULT_FILL, progress: bool = False) -> dict[str, MethodFaithfulness]:
     """Curves of each method over faces (and ROAD for the first ``road_faces``), in two passes: the maps of every
     face first (each method's mean map is its prior), then the curves.
 
@@ -30,15 +30,19 @@ def evaluate_faithfulness(model: nn.Module, faces: Iterable[tuple[torch.Tensor, 
         road_faces: how many faces also get ROAD scores (one sparse solve per percentile and order).
         seed: seeds the random orders, the tie breaks and the imputation noise.
         fill: what replaces a hidden cell in the deletion and insertion curves (ROAD always imputes).
+        progress: show a progress bar per pass (maps, then curves).
     """
+    from tqdm import tqdm
+
     from dldl_core.explain.cam import compute_cam, method_name
 
     methods = [method_name(m) for m in methods]
     faces = list(faces)
-    cams = {m: [compute_cam(model, x, target, m)[0] for x, _ in faces] for m in methods}  # (S, S) each
+    cams = {m: [compute_cam(model, x, target, m)[0] for x, _ in faces]  # (S, S) each
+            for m in tqdm(methods, desc="maps per method", disable=not progress)}
     results = {m: MethodFaithfulness(m, fill_name(fill)) for m in methods}
     torch.manual_seed(seed)
-    for m in methods:
+    for m in tqdm(methods, desc="curves per method", disable=not progress):
         prior = np.mean(cams[m], axis=0) if cams[m] else None
         for i, ((x, age), cam) in enumerate(zip(faces, cams[m])):
             rng = np.random.default_rng([seed, i])  # the same random order for every method of a face
