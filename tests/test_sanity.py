@@ -15,6 +15,7 @@ from dldl_core.explain.sanity import (
     bootstrap_mean,
     cam_network,
     cascade_steps,
+    empty_maps,
     load_sanity_report,
     method_maps,
     method_verdict,
@@ -49,6 +50,11 @@ def test_a_map_against_its_reverse_scores_negative():
 def test_constant_maps_rank_nothing():
     flat = np.zeros((8, 8))
     assert spearman(flat, _ramp(8)) == 0.0 and spearman(flat, flat) == 1.0 and spearman(flat, flat + 0.5) == 0.0
+
+
+def test_empty_maps_are_counted():
+    maps = np.stack([np.zeros((8, 8)), _ramp(8), np.full((8, 8), 0.3)])
+    assert empty_maps(maps) == 2
 
 
 def test_bootstrap_interval_brackets_the_mean():
@@ -130,7 +136,8 @@ def test_sanity_check_report_and_verdict_sentence(hopper_input, tmp_path):
     r = report["methods"]["eigencam"]
     assert report["n"] == 2 and report["steps"][:2] == ["head", "last_block"]
     assert r["cascade"]["head"]["spearman"]["mean"] == pytest.approx(1.0)  # EigenCAM never reads the head
-    assert set(r) >= {"cascade", "shuffled", "different_faces", "shows_network"}
+    assert set(r) >= {"cascade", "shuffled", "different_faces", "shows_network", "trained_empty_maps"}
+    assert 0 <= r["shuffled"]["empty_maps"] <= 2 and set(r["cascade"]["block1"]) == {"spearman", "ssim", "empty_maps"}
     (tmp_path / "sanity.json").write_text(json.dumps({**report, "split": "val"}))
     loaded = load_sanity_report(tmp_path / "sanity.json")
     sentence = method_verdict(loaded, "gradcam")

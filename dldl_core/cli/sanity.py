@@ -89,13 +89,25 @@ def _example(predictor, explainer, model, shuffled, methods, target, seed: int):
     return strips, cv2.resize(faces[0].chip, (size, size), interpolation=cv2.INTER_AREA)
 
 
+def _save_png(fig, path: str) -> None:
+    """The figure as a 256-colour PNG (its many overlays make a full-colour file several times larger)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    image = Image.open(buffer).convert("RGB")
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+
+
 def _write(report: dict, strips, chip, out: Path) -> dict[str, str]:
     from dldl_core.explain.sanity_report import sanity_figure, sanity_markdown
 
     out.mkdir(parents=True, exist_ok=True)
     files = {name: str(out / f"sanity.{ext}") for name, ext in (("figure", "png"), ("json", "json"),
                                                                 ("markdown", "md"))}
-    sanity_figure(report, strips, chip).savefig(files["figure"], dpi=100)
+    _save_png(sanity_figure(report, strips, chip), files["figure"])
     Path(files["json"]).write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     Path(files["markdown"]).write_text(sanity_markdown(report))
     return files

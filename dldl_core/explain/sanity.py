@@ -11,6 +11,8 @@ A map that explains the network has to change when what the network learned is d
 
 Two maps are compared by their Spearman rank correlation and their SSIM (both maps lie in [0, 1] and are
 non-negative, so no absolute values are taken); each is averaged over the faces with a bootstrap 95 % interval.
+An empty map (constant: the method's ReLU cut everything) ranks nothing and scores Spearman 0 against a map that
+ranks something; the report counts the empty maps of every comparison.
 ``shows_network`` is the verdict rule; ``method_verdict`` words it for one method of a stored report.
 """
 from __future__ import annotations
@@ -164,8 +166,15 @@ def method_maps(network: nn.Module, x: torch.Tensor, methods: Sequence[str], tar
     return maps
 
 
+def empty_maps(maps: np.ndarray) -> int:
+    """How many of (N, H, W) maps are constant (empty where a method's ReLU cut everything: nothing to rank)."""
+    return int((np.ptp(maps.reshape(len(maps), -1), axis=1) == 0).sum())
+
+
 def _compare(trained: dict[str, np.ndarray], other: dict[str, np.ndarray], seed: int) -> dict[str, dict]:
-    return {m: summarise(map_similarities(trained[m], other[m]), seed) for m in trained}
+    """Per method: each similarity's summary and how many of ``other``'s maps are empty."""
+    return {m: {**summarise(map_similarities(trained[m], other[m]), seed), "empty_maps": empty_maps(other[m])}
+            for m in trained}
 
 
 def sanity_check(model: nn.Module, x: torch.Tensor, methods: Sequence[str], target: Target,
@@ -200,6 +209,7 @@ def sanity_check(model: nn.Module, x: torch.Tensor, methods: Sequence[str], targ
     for m in methods:
         top = cascade[m][VERDICT_STEP]["spearman"]["mean"]
         report["methods"][m] = {"cascade": cascade[m], "shuffled": other.get(m), "different_faces": faces[m],
+                                "trained_empty_maps": empty_maps(trained[m]),
                                 "shows_network": shows_network(top, other[m]["spearman"]["mean"] if other else None)}
     return report
 
@@ -229,6 +239,11 @@ def _interval(s: dict[str, float]) -> str:
     return f"{s['mean']:.2f} [{s['lo']:.2f}, {s['hi']:.2f}]"
 
 
+def _empty_note(summary: dict[str, Any]) -> str:
+    empty, n = summary.get("empty_maps", 0), summary["spearman"]["n"]
+    return f" ({empty} of its {n} maps empty)" if empty else ""
+
+
 def method_verdict(report: dict | None, method: str) -> str | None:
     """One sentence on ``method``'s result in a sanity report; None where the report does not hold the method."""
     r = (report or {}).get("methods", {}).get(method)
@@ -238,7 +253,7 @@ def method_verdict(report: dict | None, method: str) -> str | None:
     top = r["cascade"][step]["spearman"]
     faces = f"Spearman, {top['n']} {report.get('split') or ''} faces".replace("  ", " ")
     shuffled = (f", and those of a network trained on shuffled ages {_interval(r['shuffled']['spearman'])}"
-                if r.get("shuffled") else " (no label-shuffled network was measured)")
+                + _empty_note(r["shuffled"]) if r.get("shuffled") else " (no label-shuffled network was measured)")
     what = "after randomising the head and the top conv block"
     if r["shows_network"]:
         return (f"{name} passed the sanity check: {what} its maps correlate {_interval(top)} ({faces}) with the "

@@ -9,6 +9,8 @@ from dldl_core.explain.sanity import DISPLAY_NAMES, SIMILARITIES
 from dldl_core.markdown import markdown_table
 
 SHUFFLED = "shuffled labels"
+EMPTY_NOTE = ("Empty (constant) maps along the cascade, of the faces each method was measured on (an empty map scores "
+              "Spearman 0 against any map that ranks something):")
 
 
 def _cell(summary: dict[str, float] | None) -> str:
@@ -16,27 +18,37 @@ def _cell(summary: dict[str, float] | None) -> str:
 
 
 def verdict_table(report: dict[str, Any]) -> str:
-    """Per method: the verdict, its faces and the mean Spearman (95 % interval) at the verdict's step, with every
-    block random, for the label-shuffled network and between two different faces; SSIM at the verdict's step."""
+    """Per method: the verdict, its faces, its empty maps and the mean Spearman (95 % interval) at the verdict's
+    step, with every block random, for the label-shuffled network and between two different faces; SSIM at the
+    verdict's step."""
     step, last = report["verdict_step"], report["steps"][-1]
     rows = []
     for m, r in report["methods"].items():
         shuffled = r.get("shuffled") or {}
+        empty = " / ".join(str(v) for v in (r.get("trained_empty_maps", "-"), r["cascade"][step].get("empty_maps", "-"),
+                                            shuffled.get("empty_maps", "-")))
         rows.append([DISPLAY_NAMES.get(m, m), "shows the network" if r["shows_network"] else
-                     "does not show the network", r["cascade"][step]["spearman"]["n"],
+                     "does not show the network", r["cascade"][step]["spearman"]["n"], empty,
                      _cell(r["cascade"][step]["spearman"]), _cell(r["cascade"][last]["spearman"]),
                      _cell(shuffled.get("spearman")), _cell(r["different_faces"]["spearman"]),
                      _cell(r["cascade"][step]["ssim"]), _cell(shuffled.get("ssim"))])
-    return markdown_table(["method", "verdict", "faces", f"Spearman, random to {step}", f"Spearman, random to {last}",
+    return markdown_table(["method", "verdict", "faces", f"empty maps: trained / {step} / shuffled",
+                           f"Spearman, random to {step}", f"Spearman, random to {last}",
                            "Spearman, shuffled labels", "Spearman, two different faces", f"SSIM, random to {step}",
                            "SSIM, shuffled labels"], rows)
 
 
-def cascade_table(report: dict[str, Any], similarity: str = "spearman") -> str:
-    """Mean ``similarity`` per method (rows) after each cascade step (columns), then the label-shuffled network."""
-    rows = [[DISPLAY_NAMES.get(m, m), *(f"{r['cascade'][s][similarity]['mean']:.2f}" for s in report["steps"]),
-             f"{r['shuffled'][similarity]['mean']:.2f}" if r.get("shuffled") else "-"]
-            for m, r in report["methods"].items()]
+def _value(summary: dict[str, Any] | None, key: str) -> str:
+    if summary is None or key not in summary:
+        return "-"
+    return f"{summary[key]['mean']:.2f}" if isinstance(summary[key], dict) else str(summary[key])
+
+
+def cascade_table(report: dict[str, Any], key: str = "spearman") -> str:
+    """Per method (rows) after each cascade step (columns), then for the label-shuffled network: the mean of a
+    similarity (``spearman``, ``ssim``) or the count ``empty_maps``."""
+    rows = [[DISPLAY_NAMES.get(m, m), *(_value(r["cascade"][s], key) for s in report["steps"]),
+             _value(r.get("shuffled"), key)] for m, r in report["methods"].items()]
     return markdown_table(["method", *report["steps"], SHUFFLED], rows)
 
 
@@ -51,7 +63,8 @@ def sanity_markdown(report: dict[str, Any]) -> str:
              f"95 % interval. A method shows the network when its mean Spearman at `{report['verdict_step']}` and "
              f"for the label-shuffled network is below {report['threshold']:g}.")
     parts = [intro, verdict_table(report), "Mean Spearman rank correlation along the cascade:",
-             cascade_table(report, "spearman"), "Mean SSIM along the cascade:", cascade_table(report, "ssim")]
+             cascade_table(report, "spearman"), "Mean SSIM along the cascade:", cascade_table(report, "ssim"),
+             EMPTY_NOTE, cascade_table(report, "empty_maps")]
     return "\n\n".join(parts) + "\n"
 
 
