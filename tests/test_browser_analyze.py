@@ -69,6 +69,11 @@ def test_analyze_a_photo(server, playwright, grace_hopper_path):
         maps.scroll_into_view_if_needed()
         assert maps.locator("[data-testid='stImage']").count() == 4  # CAM x 2, sliding window, regions
         maps.screenshot(path=str(ARTIFACTS / "analyze_maps.png"))
+        faithfulness = page.locator("[data-testid='stMarkdown']").filter(has_text="Faithfulness for this face").last
+        faithfulness.scroll_into_view_if_needed()
+        assert "a strong blur of the same face" in faithfulness.inner_text()
+        assert "sanity check" in page.locator("[data-testid='stMain']").inner_text()
+        faithfulness.screenshot(path=str(ARTIFACTS / "analyze_faithfulness.png"))
         regions = page.locator("[data-testid='stPlotlyChart']").nth(1)
         regions.scroll_into_view_if_needed()
         assert "right cheek (the person's)" in regions.inner_text()

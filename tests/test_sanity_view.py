@@ -21,10 +21,11 @@ def explanation(gain: float, spread: float = 2.0, target: str = "expected") -> S
 def test_the_faithfulness_sentence_names_the_fill_the_gain_and_its_yardstick():
     clear = faithfulness_sentence(explanation(5.0))
     assert "a strong blur of the same face" in clear and "+5.00" in clear and "± 2.00" in clear
-    assert "clearly more faithful than chance" in clear and "years" in clear
+    assert "clearly more faithful than chance" in clear and "lowers the expected age by 15.00 years" in clear
     assert "within the spread of random orders" in faithfulness_sentence(explanation(1.0))
     assert "no better than chance" in faithfulness_sentence(explanation(-0.5))
     assert "log-probability" in faithfulness_sentence(explanation(1.0, target="bin:30"))
+    assert "raises the expected age" in faithfulness_sentence(explanation(1.0, target="younger"))
     assert faithfulness_sentence(SimpleNamespace(faithfulness=None)) is None
 
 

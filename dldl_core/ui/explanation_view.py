@@ -105,6 +105,8 @@ def faithfulness_sentence(explanation: Explanation) -> str | None:
     from dldl_core.explain.methods import FILLS
 
     units = target_units(explanation.target)
+    moves = {"expected": "lowers the expected age", "older": "lowers the expected age",
+             "younger": "raises the expected age"}.get(explanation.target, "lowers the explained score")
     gain, spread = check["gain"], check["random_spread"]
     if gain > spread:
         verdict = "clearly more faithful than chance for this face"
@@ -113,6 +115,6 @@ def faithfulness_sentence(explanation: Explanation) -> str | None:
     else:
         verdict = "no better than chance for this face: do not read much into this map"
     return (f"**Faithfulness for this face.** Hiding the face cell by cell in the order of the {explanation.method} "
-            f"map (hidden cells replaced by {FILLS.get(check['fill'], check['fill'])}) moves the target by "
-            f"{check['map_auc']:.2f} {units} on average along the deletion curve; random orders move it by "
+            f"map (hidden cells replaced by {FILLS.get(check['fill'], check['fill'])}) {moves} by "
+            f"{check['map_auc']:.2f} {units} on average along the deletion curve; random orders by "
             f"{check['random_auc']:.2f} (± {spread:.2f} between orders). Gain {gain:+.2f}: {verdict}.")
