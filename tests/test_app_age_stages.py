@@ -66,6 +66,8 @@ def test_the_analysis_in_docs_figures_is_shown(random_weights, tmp_path, monkeyp
     else:
         assert "predates the corrected statistics" in at.info[0].value
     assert "Why two groupings" in captions and "age_groups.py" in captions
+    assert any(m.value == "**How far the mean maps can be trusted**" for m in at.markdown)
+    assert "sanity check was run on other weights" in captions  # these random weights were never checked
     assert "made with other weights" in at.warning[0].value and shipped["weights"]["sha256"][:12] in at.warning[0].value
     assert at.button(key="stages_run")
 

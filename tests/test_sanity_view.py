@@ -6,9 +6,11 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from dldl_core.models.weights import read_sidecar
 from dldl_core.ui.explanation_view import faithfulness_sentence
-from dldl_core.ui.sanity_view import find_sanity_report, sanity_sentence
+from dldl_core.ui.sanity_view import DOCS_FIGURES, find_sanity_report, sanity_sentence, shipped_faithfulness_sentence
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "tiny_age_net.safetensors"
 
@@ -51,3 +53,18 @@ def test_the_sanity_verdict_is_given_only_for_the_weights_it_was_measured_on(tmp
     assert "run on other weights" in sanity_sentence("gradcam", weights)
     (folder / "sanity.json").write_text("not json")
     assert sanity_sentence("gradcam", weights).startswith("No sanity check ships with these weights")
+
+
+def test_the_shipped_faithfulness_is_quoted_only_for_the_weights_it_measured():
+    if not (DOCS_FIGURES / "faithfulness" / "faithfulness.json").is_file():
+        pytest.skip("needs the source checkout's docs/figures/faithfulness")
+    report = json.loads((DOCS_FIGURES / "faithfulness" / "faithfulness.json").read_text())
+    default = WEIGHTS.with_name("thin_age_net.safetensors")
+    if report["weights"]["sha256"] != read_sidecar(default)["sha256"]:
+        pytest.skip("the shipped faithfulness report describes other weights than the shipped default")
+    sentence = shipped_faithfulness_sentence("gradcam", default)
+    gain = report["methods"]["gradcam"]["deletion_gain"]
+    assert f"deletion gain over random order {gain:+.2f}" in sentence and f"over {report['methods']['gradcam']['n']}" \
+        in sentence
+    assert shipped_faithfulness_sentence("gradcam", WEIGHTS) is None  # TinyAgeNet was not measured
+    assert shipped_faithfulness_sentence("nocam", default) is None

@@ -96,6 +96,17 @@ def show_statistics(report: dict, key: str) -> None:
     st.caption(statistics_caption(report))
 
 
+def show_trust(method: str) -> None:
+    """How far the mean maps' method can be trusted for the network in use: its measured faithfulness and its
+    sanity check."""
+    from dldl_core.ui.sanity_view import sanity_sentence, shipped_faithfulness_sentence
+
+    st.markdown("**How far the mean maps can be trusted**")
+    if sentence := shipped_faithfulness_sentence(method, weights_path()):
+        st.caption(sentence)
+    st.caption(sanity_sentence(method, weights_path()))
+
+
 st.header("Shipped analysis")
 folder = find_stage_report(weights_path())
 if folder is None:
@@ -113,6 +124,7 @@ else:
             st.warning(other_weights + " Run it below for this one.")
         figure = folder / "stages.png"
         show_report(shipped, str(figure) if figure.is_file() else None, "stages_shipped")
+        show_trust(shipped.get("method", "gradcam"))
 
 st.header("Run it on your faces")
 predictor = require_predictor()

@@ -38,3 +38,31 @@ def sanity_sentence(method: str, path: str | os.PathLike | None = None) -> str:
         return (f"The shipped sanity check was run on other weights (sha256 {str(made_with)[:12]}...), not the network "
                 f"in use; run `dldl sanity` for these.")
     return method_verdict(report, method) or f"The shipped sanity check did not measure {method}."
+
+
+def _interval(value: float | None, ci: list) -> str:
+    if value is None:
+        return "not measured"
+    return f"{value:+.2f}" + ("" if not ci or ci[0] is None else f" [{ci[0]:+.2f}, {ci[1]:+.2f}]")
+
+
+def shipped_faithfulness_sentence(method: str, path: str | os.PathLike | None = None) -> str | None:
+    """How faithful ``method``'s maps were over val faces for the weights at ``path``, from the shipped
+    ``faithfulness.json`` (``dldl faithfulness``); None where none ships for these weights or it lacks the method."""
+    import json
+
+    found = DOCS_FIGURES / "faithfulness" / "faithfulness.json"
+    try:
+        data = json.loads(found.read_text())
+        current = read_sidecar(resolve(path)[0]).get("sha256")
+    except (OSError, ValueError, WeightsError):
+        return None
+    r = (data.get("methods") or {}).get(method)
+    if not r or current is None or (data.get("weights") or {}).get("sha256") != current:
+        return None
+    road = f"; ROAD gain {_interval(r['road_gain'], r['road_gain_ci95'])}" if "road_gain" in r else ""
+    return (f"Faithfulness of {method} over {r['n']} {data.get('split') or ''} faces ({r.get('fill', 'blur')} fill, "
+            f"years, 95 % interval): deletion gain over random order "
+            f"{_interval(r['deletion_gain'], r['deletion_gain_ci95'])}, over its mean map "
+            f"{_interval(r['deletion_gain_vs_prior'], r['deletion_gain_vs_prior_ci95'])}{road}. An interval that "
+            f"holds zero means the map's order is not distinguishable from chance (docs/explain.md).")
