@@ -146,9 +146,10 @@ if face.age_mirrored is not None:
 st.subheader(f"Face {index + 1}: why this age")
 c1, c2, c3 = st.columns([1, 2, 2])
 method = c1.selectbox("CAM method", CAM_METHOD_NAMES, key="analyze_cam_method", persist_state="session",
-                      help="scorecam runs the network once per feature map (slower); eigencam ignores the target. "
-                           "Below the maps: how faithful the map is for this face and whether the method passed the "
-                           "sanity check (docs/explain.md).")
+                      help="scorecam runs the network once per feature map (about a second on a CPU) and is the one "
+                           "method measured faithful on val faces for the shipped network; gradcam and hirescam pass "
+                           "the sanity check; gradcam++, layercam and eigencam do not (docs/explain.md). Below the "
+                           "maps: how faithful the map is for this face and the method's sanity verdict.")
 kind = c2.radio("Explain", list(view.TARGETS), format_func=view.TARGETS.get, key="analyze_target",
                 persist_state="session")
 st.session_state.update({key: mine[name] for key, name in INPUTS.items()})  # this face's own values
