@@ -132,7 +132,8 @@ def test_the_report_holds_the_maps_the_settings_and_the_provenance(grace_hopper_
     assert report["weights"]["sha256"] and report["weights"]["name"]
     assert report["settings"]["cam_method"] == "gradcam" and report["settings"]["target"] == "expected"
     assert report["settings"]["min_confirmation"] == pytest.approx(MIN_CONFIRMATION)
-    assert {"patch_px", "stride_px", "fill", "fill_rgb"} <= set(report["settings"]["occlusion"])
+    assert {"patch_px", "stride_px", "fill", "fill_description"} <= set(report["settings"]["occlusion"])
+    assert report["settings"]["occlusion"]["fill"] == "blur"
     (face,) = report["faces"]
     assert {"box", "score", "confirmation", "keypoints", "age", "distribution"} <= set(face)
     assert set(face["keypoints"]) >= {"right_eye", "left_eye", "nose_tip", "mouth"}
@@ -140,6 +141,8 @@ def test_the_report_holds_the_maps_the_settings_and_the_provenance(grace_hopper_
     assert set(maps) == {"cam", "occlusion", "regions"}
     assert maps["occlusion"]["colour_scale"]["vmin"] == -maps["occlusion"]["colour_scale"]["vmax"]
     assert maps["cam"]["png_base64"]
+    check = face["explanation"]["faithfulness"]  # the map's own deletion gain over random orders, with its fill
+    assert check["fill"] == "blur" and check["gain"] == pytest.approx(check["map_auc"] - check["random_auc"], abs=1e-3)
 
 
 @pytest.mark.slow
