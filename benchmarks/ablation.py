@@ -192,7 +192,7 @@ def stored(out: Path, record: Path) -> tuple[dict[str, dict], dict[str, dict[str
     that ``out`` holds and the record does not yet)."""
     results, outputs = _read_runs(record)
     found, full = _read_runs(out)
-    for key in found.keys() - results.keys():
+    for key in [k for k in found if k not in results]:  # in the order they finished
         keep_record(record, found[key], full[key])
         results[key], outputs[key] = found[key], compact(key, full[key])
     return results, outputs
