@@ -2,6 +2,8 @@
 the CLI's options and the app's choices."""
 
 CAM_METHOD_NAMES = ("gradcam", "gradcam++", "hirescam", "layercam", "eigencam", "scorecam")
+METHOD_LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "hirescam": "HiResCAM", "layercam": "LayerCAM",
+                 "eigencam": "EigenCAM", "scorecam": "Score-CAM"}  # each method's name for people
 # Methods whose map does not depend on the target: EigenCAM draws the first principal component of the layer's
 # activations and never reads the network's output.
 TARGET_AGNOSTIC_METHODS = frozenset({"eigencam"})

@@ -30,7 +30,9 @@ from torch import nn
 
 from dldl_core.explain.cam import compute_cam, target_layer
 from dldl_core.explain.forward import inference_copy
+from dldl_core.explain.methods import METHOD_LABELS
 from dldl_core.explain.targets import Target
+from dldl_core.maths.intervals import paired_bootstrap
 
 # Mean Spearman below which a method's maps count as changed. Two maps at rho 0.5 share a quarter of their rank
 # variance (rho^2): most of what the map ranks high is then no longer what the trained network's map ranked high.
@@ -40,8 +42,6 @@ from dldl_core.explain.targets import Target
 SPEARMAN_THRESHOLD = 0.5
 VERDICT_STEP = "last_block"  # the verdict reads the cascade once the head and the CAM's own layer are random
 SIMILARITIES = ("spearman", "ssim")
-DISPLAY_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "hirescam": "HiResCAM", "layercam": "LayerCAM",
-                 "eigencam": "EigenCAM", "scorecam": "Score-CAM"}
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -66,13 +66,13 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def bootstrap_mean(values: Sequence[float] | np.ndarray, resamples: int = 2000, seed: int = 0) -> dict[str, float]:
-    """Mean of per-face values with a percentile bootstrap 95 % interval over the faces (seeded)."""
+    """Mean of per-face values with a percentile bootstrap 95 % interval over the faces (seeded;
+    ``dldl_core.maths.intervals.paired_bootstrap`` against zero)."""
     v = np.asarray(values, np.float64)
     if v.size == 0:
         raise ValueError("no values to average")
-    means = v[np.random.default_rng(seed).integers(0, v.size, (resamples, v.size))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return {"mean": float(v.mean()), "lo": float(lo), "hi": float(hi), "n": int(v.size)}
+    mean, lo, hi = paired_bootstrap(v, np.zeros_like(v), n_boot=resamples, seed=seed)
+    return {"mean": mean, "lo": lo, "hi": hi, "n": int(v.size)}
 
 
 def map_similarities(reference: np.ndarray, other: np.ndarray) -> dict[str, np.ndarray]:
@@ -249,7 +249,7 @@ def method_verdict(report: dict | None, method: str) -> str | None:
     r = (report or {}).get("methods", {}).get(method)
     if not r:
         return None
-    name, step = DISPLAY_NAMES.get(method, method), report.get("verdict_step", VERDICT_STEP)
+    name, step = METHOD_LABELS.get(method, method), report.get("verdict_step", VERDICT_STEP)
     top = r["cascade"][step]["spearman"]
     faces = f"Spearman, {top['n']} {report.get('split') or ''} faces".replace("  ", " ")
     shuffled = (f", and those of a network trained on shuffled ages {_interval(r['shuffled']['spearman'])}"

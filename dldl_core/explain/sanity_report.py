@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from dldl_core.explain.sanity import DISPLAY_NAMES, SIMILARITIES
+from dldl_core.explain.methods import METHOD_LABELS
+from dldl_core.explain.sanity import SIMILARITIES
 from dldl_core.markdown import markdown_table
 
 SHUFFLED = "shuffled labels"
@@ -27,7 +28,7 @@ def verdict_table(report: dict[str, Any]) -> str:
         shuffled = r.get("shuffled") or {}
         empty = " / ".join(str(v) for v in (r.get("trained_empty_maps", "-"), r["cascade"][step].get("empty_maps", "-"),
                                             shuffled.get("empty_maps", "-")))
-        rows.append([DISPLAY_NAMES.get(m, m), "shows the network" if r["shows_network"] else
+        rows.append([METHOD_LABELS.get(m, m), "shows the network" if r["shows_network"] else
                      "does not show the network", r["cascade"][step]["spearman"]["n"], empty,
                      _cell(r["cascade"][step]["spearman"]), _cell(r["cascade"][last]["spearman"]),
                      _cell(shuffled.get("spearman")), _cell(r["different_faces"]["spearman"]),
@@ -47,7 +48,7 @@ def _value(summary: dict[str, Any] | None, key: str) -> str:
 def cascade_table(report: dict[str, Any], key: str = "spearman") -> str:
     """Per method (rows) after each cascade step (columns), then for the label-shuffled network: the mean of a
     similarity (``spearman``, ``ssim``) or the count ``empty_maps``."""
-    rows = [[DISPLAY_NAMES.get(m, m), *(_value(r["cascade"][s], key) for s in report["steps"]),
+    rows = [[METHOD_LABELS.get(m, m), *(_value(r["cascade"][s], key) for s in report["steps"]),
              _value(r.get("shuffled"), key)] for m, r in report["methods"].items()]
     return markdown_table(["method", *report["steps"], SHUFFLED], rows)
 
@@ -73,7 +74,7 @@ def _similarity_axes(ax, report: dict[str, Any], similarity: str) -> None:
     x = np.arange(len(steps))
     for i, (m, r) in enumerate(report["methods"].items()):
         s = [r["cascade"][step][similarity] for step in steps]
-        ax.plot(x, [v["mean"] for v in s], "o-", color=f"C{i}", label=DISPLAY_NAMES.get(m, m), ms=4)
+        ax.plot(x, [v["mean"] for v in s], "o-", color=f"C{i}", label=METHOD_LABELS.get(m, m), ms=4)
         ax.fill_between(x, [v["lo"] for v in s], [v["hi"] for v in s], color=f"C{i}", alpha=0.15, lw=0)
         if r.get("shuffled"):
             v = r["shuffled"][similarity]
@@ -97,7 +98,7 @@ def _strip_axes(axes, strips: dict[str, list[tuple[str, np.ndarray]]], chip: np.
             ax.set_yticks([])
             if m == next(iter(strips)):
                 ax.set_title(label, fontsize=9)
-        row[0].set_ylabel(DISPLAY_NAMES.get(m, m), fontsize=9)
+        row[0].set_ylabel(METHOD_LABELS.get(m, m), fontsize=9)
 
 
 def sanity_figure(report: dict[str, Any], strips: dict[str, list[tuple[str, np.ndarray]]] | None = None,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dldl_core.assets import PACKAGE_DIR
+from dldl_core.explain.methods import METHOD_LABELS
 from dldl_core.explain.regions import region_label
 from dldl_core.explain.strip_bands import strip_names
 from dldl_core.models.registry import resolve
@@ -30,14 +31,13 @@ MEASURES: dict[str, tuple[str, str]] = {
     "delta_age": ("change of the estimated age when the region is hidden", "years (+: older without it)"),
     "area": ("share of the face the region covers", "share of the face"),
 }
-METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "hirescam": "HiResCAM", "layercam": "LayerCAM",
-                "eigencam": "EigenCAM", "scorecam": "Score-CAM"}
+METHOD_NAMES = METHOD_LABELS  # the page's name for them
+FILL_NAMES = {"blur": "a strong blur of the same face", "road": "noisy linear imputation (ROAD)",
+              "mean": "the data's mean colour"}  # shorter than explain.methods.FILLS, for the caption
 LEGACY_NOTE = ("This report predates the corrected statistics: its intervals are the mean ± 1.96 standard errors with "
                "no correction for the many cells read, it has no Holm-adjusted p-values, no split-half replication, "
                "no effects per unit of area and no rank agreement of map and occlusion, and its regions and strips "
                "were filled with the data's mean colour. Regenerate it with `dldl stages` for those.")
-FILL_NAMES = {"blur": "a strong blur of the same face", "road": "noisy linear imputation (ROAD)",
-              "mean": "the data's mean colour"}
 STAGES_VS_BANDS = ("Why two groupings: these stages are the paper's (0-3, 4-12, 13-19, 20-39, 40-59, 60+), chosen "
                    "for what the network looks at (infants' faces read differently from older children's). The model "
                    "card's age bands (0-12, 13-19, 20-39, 40-59, 60-79, 80+) are chosen for its error tables: they "
