@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dldl_core import assets, registry  # noqa: E402
+from dldl_core import assets  # noqa: E402
+from dldl_core.models import registry  # noqa: E402
 from dldl_core.models.registry import AgeNetWeights  # noqa: E402
 from dldl_core.models.sidecar import prediction_sha256, read_sidecar, sha256_of  # noqa: E402
 
