@@ -72,14 +72,14 @@ TRIED = {
          "left the network underfitted within the CPU time there was. On the wild proxy it was better than the "
          "64x64 networks only in its spread (coverage) and under pitch and strong light. Its checkpoints can be "
          "resumed (`scripts/train_default_weights.sh thin128`); a GPU would make the 128 or 224 px network cheap."),
-        ("A second 128x128 run, also not shipped: stage 4's weights fine-tuned at 128x128 for 14 epochs (batch"
-         ' 64, lr 3e-4 cosine with 1 warm-up epoch, EMA 0.998, `wild_light`; the budget was cut from 18 to 14 '
-         'epochs after epoch 3, which re-drew the cosine schedule; about 37-43 train img/s on 2 cores with '
-         'bf16, 7.5-8 minutes an epoch with the CPU to itself) reached val MAE 4.896 with flip (stage 4: '
-         "4.954). On the wild proxy (200 faces, seed 0) its mean gross-error share was 8.6 % against stage 4's"
-         ' 8.2 %: better with glasses (MAE 7.39 against 8.22), under pitch (6.18 against 6.73) and strong '
-         'light (5.43 against 5.62), worse on the plain pasted photo (5.23 against 4.89), rolled and turned '
-         'heads and low light; so stage 4 stays the default until the pasted gap is understood.'),
+        ("A second 128x128 run, also not shipped: stage 4's weights fine-tuned at 128x128 for 14 epochs (batch 64,"
+         " lr 3e-4 cosine with 1 warm-up epoch, EMA 0.998, `wild_light`; the budget was cut from 18 to 14 epochs "
+         "after epoch 3, which re-drew the cosine schedule; 34-43 train img/s on 2 cores with bf16, 7-9 minutes an"
+         " epoch with the CPU nearly to itself) reached val MAE 4.896 with flip (stage 4: 4.954). On the wild "
+         "proxy (200 faces, seed 0) its mean gross-error share was 8.6 % against stage 4's 8.2 %: better with "
+         "glasses (MAE 7.39 against 8.22), under pitch (6.18 against 6.73) and strong light (5.43 against 5.62), "
+         "worse on the plain pasted photo (5.23 against 4.89), rolled and turned heads and low light; so stage 4 "
+         "stays the default until the pasted gap is understood."),
         ("Stage 4's training L1 is higher than stage 3's because its augmentation is harder (lighting, occluders, "
          "blur, JPEG on 10-20 % of the faces each), not because the network got worse: its val MAE stayed within "
          "0.04."),
