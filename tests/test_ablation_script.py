@@ -30,7 +30,7 @@ def ablation():
     sys.modules.pop(spec.name, None)
 
 
-def test_the_table_needs_eighteen_distinct_trainings_whole_comparisons_first(ablation):
+def test_the_table_needs_eighteen_distinct_trainings_seeded_comparisons_first(ablation):
     runs = ablation.plan((0, 1, 2))
     assert len(runs) == 18 and len({r.key for r in runs}) == 18
     first = runs[:4]  # seed 0 of the four seeded rows: the first comparison is whole before anything else runs
@@ -40,7 +40,8 @@ def test_the_table_needs_eighteen_distinct_trainings_whole_comparisons_first(abl
     for r in runs:
         seeds.setdefault(r.row, []).append(r.seed)
     assert seeds["dldl_v2"] == [0, 1, 2] and seeds["dex"] == [0] and seeds["dldl_v2, sigma 4"] == [0]
-    assert [r.seed for r in runs[-8:]] == [1] * 4 + [2] * 4  # the other seeds come last
+    assert [r.seed for r in runs[4:12]] == [1] * 4 + [2] * 4  # then the other seeds: the paired intervals need them
+    assert {r.seed for r in runs[12:]} == {0}  # the one-seed references and the sigma rows come last
 
 
 def test_manifest_keeps_every_train_and_val_row_or_a_seeded_subset(ablation, tmp_path):
