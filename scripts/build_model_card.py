@@ -256,7 +256,7 @@ def tried_text(arch: str, log: list[dict], chip_mae: float) -> str:
              (f"The target of MAE <= 5.0 on val is {target}: every stage ran on a 2-core CPU (about 150 train img/s "
               f"for ThinAgeNet and 470 for TinyAgeNet at 64x64 under bf16 autocast). Longer training, a larger "
               f"input or a GPU are the next steps.")]
-    return "\n".join(textwrap.fill(line.removeprefix("- "), width=116, initial_indent="- ",
+    return "\n".join(textwrap.fill(line.removeprefix("- "), width=116, initial_indent="- ", break_on_hyphens=False,
                                    subsequent_indent="  ") for line in tried)
 
 
