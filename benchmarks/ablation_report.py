@@ -56,6 +56,18 @@ def _interval(mean: float, lo: float, hi: float) -> str:
     return "-" if math.isnan(lo) else f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}]"
 
 
+def verdict(seed_interval: tuple[float, float, float], face_interval: tuple[float, float, float],
+            n_seeds: int) -> str:
+    """What a row-minus-reference comparison establishes: a difference only when the interval over seeds (training
+    noise) and the one over faces (test-set noise) both exclude zero on the same side; one seed decides nothing."""
+    if n_seeds < 2:
+        return "not decidable (one seed)"
+    sides = set()
+    for _, lo, hi in (seed_interval, face_interval):
+        sides.add("worse" if lo > 0 else "better" if hi < 0 else "open")
+    return f"established: {sides.pop()}" if len(sides) == 1 and "open" not in sides else "not established"
+
+
 def difference_table(rows: dict[str, list[dict]], outputs: dict[str, dict[str, np.ndarray]], reference: str
                      ) -> list[str]:
     """Each row minus the reference on the seeds both have: over seeds (t interval, training noise) and over
@@ -69,7 +81,7 @@ def difference_table(rows: dict[str, list[dict]], outputs: dict[str, dict[str, n
         if name == reference or not runs:
             continue
         ref = [by_seed[r["seed"]] for r in runs]
-        seed_mean, lo, hi = t_interval(np.array([r["mae"] - f["mae"] for r, f in zip(runs, ref)]))
+        seed_mean, lo, hi = seed = t_interval(np.array([r["mae"] - f["mae"] for r, f in zip(runs, ref)]))
         unique = outputs[runs[0]["key"]].get("unique")
         face = paired_bootstrap(_errors(outputs, runs), _errors(outputs, ref))
         face_unique = paired_bootstrap(_errors(outputs, runs, unique), _errors(outputs, ref, unique)) \
@@ -77,9 +89,10 @@ def difference_table(rows: dict[str, list[dict]], outputs: dict[str, dict[str, n
         e_diff = np.mean([r["e_error"] - f["e_error"] for r, f in zip(runs, ref)])
         cells.append([f"`{name}`", ", ".join(str(r["seed"]) for r in runs),
                       _interval(seed_mean, lo, hi) if len(runs) > 1 else f"{seed_mean:+.2f} (one seed)",
-                      _interval(*face), _interval(*face_unique), f"{e_diff:+.3f}"])
+                      _interval(*face), _interval(*face_unique), f"{e_diff:+.3f}", verdict(seed, face, len(runs))])
     return markdown_table(["row", "paired seeds", "MAE difference, 95 % over seeds", "95 % over faces",
-                           "unique faces, 95 % over faces", "e-error difference"], cells).splitlines()
+                           "unique faces, 95 % over faces", "e-error difference", "verdict (both intervals)"],
+                          cells).splitlines()
 
 
 def ranking_figure(outputs: dict[str, dict[str, np.ndarray]], path: Path, root: Path) -> str | None:

@@ -106,6 +106,7 @@ def test_tables_pair_rows_by_seed_and_the_report_block_is_replaced_in_place(abla
     diff = "\n".join(ablation.stats.difference_table(rows, outputs, "dldl_v2"))
     line = next(x for x in diff.splitlines() if x.startswith("| `dldl`"))
     assert "| 0, 1, 2 | +1.0" in line and line.count("[+0.9") + line.count("[+1.0") >= 2  # both intervals > 0
+    assert line.endswith("| established: worse |")
     report = tmp_path / "ablation.md"
     report.write_text("# Title\n\nintro\n\n<!-- ablation:begin -->\nold\n<!-- ablation:end -->\n\ncommentary\n")
     args = Namespace(device="cpu", quick=False, epochs=20, kl_only_epochs=10, seeds=[0, 1, 2])
@@ -122,6 +123,16 @@ def test_tables_pair_rows_by_seed_and_the_report_block_is_replaced_in_place(abla
     assert written.startswith("# Ablation\n\n<!-- ablation:begin smoke -->\n") and "NOT results" in written
     assert ablation.write_report(fresh, ablation.render(args, results, outputs, None))  # measured replaces a smoke run
     assert "NOT results" not in fresh.read_text() and "<!-- ablation:begin -->" in fresh.read_text()
+
+
+def test_a_difference_is_established_only_when_both_intervals_exclude_zero_on_one_side(ablation):
+    verdict = ablation.stats.verdict
+    assert verdict((0.5, 0.2, 0.8), (0.5, 0.3, 0.7), 3) == "established: worse"
+    assert verdict((-0.5, -0.8, -0.2), (-0.5, -0.7, -0.3), 3) == "established: better"
+    assert verdict((0.5, -0.1, 1.1), (0.5, 0.3, 0.7), 3) == "not established"  # the seeds' interval holds zero
+    assert verdict((0.5, 0.2, 0.8), (0.5, -0.2, 1.2), 3) == "not established"  # the faces' interval holds zero
+    assert verdict((0.5, 0.2, 0.8), (-0.5, -0.7, -0.3), 3) == "not established"  # opposite sides
+    assert verdict((0.5, float("nan"), float("nan")), (0.5, 0.3, 0.7), 1) == "not decidable (one seed)"
 
 
 def test_the_trained_ranking_figure_correlates_sigmoids_with_one_minus_cdf(ablation, tmp_path):
