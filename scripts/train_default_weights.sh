@@ -16,7 +16,7 @@
 #   A second 128x128 try, stage 4's weights fine-tuned 14 epochs with `wild_light` (val MAE 4.896 with flip, worse
 #   than stage 4 on the pasted photo and the wild proxy's gross errors; not shipped): `... thin128_from_stage4`.
 #
-#   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4]     (default: all)
+#   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample]     (default: all)
 #
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
 # stopped. Threads: OMP_NUM_THREADS (default: all cores). Then measure them, write their cards and pin them again
@@ -31,8 +31,8 @@ DLDL=${DLDL:-dldl}
 PYTHON=${PYTHON:-python}
 WHICH=${1:-all}
 case "$WHICH" in
-  thin|tiny|all|thin128|thin128_from_stage4) ;;
-  *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4]" >&2; exit 2 ;;
+  thin|tiny|all|thin128|thin128_from_stage4|thin128_resample) ;;
+  *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample]" >&2; exit 2 ;;
 esac
 
 train_stage() {  # arch, run name, options...: one stage, resumed from its checkpoint when there is one
@@ -79,6 +79,10 @@ fi
 if [[ $WHICH == thin128_from_stage4 ]]; then  # tried, not shipped: see the model card
   train_stage thin thin_128_long --input-size 128 --batch-size 64 --epochs 14 --warmup-epochs 1 --lr 3e-4 \
     --ema 0.998 --augment wild_light --init "$RUNS/thin_64_wild_light.safetensors"
+fi
+if [[ $WHICH == thin128_resample ]]; then  # stage 4 (the shipped 64 px weights) -> 128 px, resample-robust
+  train_stage thin thin_128_resample --input-size 128 --batch-size 64 --epochs 12 --warmup-epochs 1 --lr 3e-4 \
+    --ema 0.998 --augment wild_resample --init "${INIT:-$RUNS/thin_64_wild_light.safetensors}"
 fi
 if [[ $WHICH == tiny || $WHICH == all ]]; then
   train_stage tiny tiny_64 --epochs 20 --lr 1e-3

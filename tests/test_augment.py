@@ -44,7 +44,7 @@ def test_light_preset_halves_the_paper_recipe_and_unknown_names_are_refused():
     assert paper == AugmentConfig()
     assert light.rotation == paper.rotation / 2 and light.brightness == paper.brightness / 2
     assert light.flip == paper.flip  # mirroring a face never changes its age
-    with pytest.raises(ValueError, match="paper, light, wild, wild_light"):
+    with pytest.raises(ValueError, match="paper, light, wild, wild_light, wild_resample"):
         augment_preset("strong")
 
 
@@ -109,3 +109,24 @@ def test_camera_degradations_change_the_face_but_keep_its_mean():
         assert not torch.allclose(out, x, atol=1e-3) and abs(float(out.mean() - x.mean())) < 0.02, config
         if config.jpeg == 0:  # blur and low resolution lose detail (JPEG adds block edges instead)
             assert detail(out) < detail(x), config
+
+
+def test_low_resolution_range_sets_how_much_detail_a_resize_loses():
+    x = _face_batch()
+    detail = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().mean()  # noqa: E731
+    def resized_to(fraction: float) -> torch.Tensor:
+        config = _off(low_resolution=1.0, low_resolution_range=(fraction, fraction))
+        return augment_batch(x, config, torch.Generator().manual_seed(0))
+
+    mild, harsh = resized_to(0.8), resized_to(0.3)
+    assert detail(harsh) < detail(mild) < detail(x)
+
+
+def test_wild_resample_widens_the_geometry_and_resamples_more_often_than_wild_light():
+    from dldl_core.data.augment import augment_preset
+
+    resample, settling = augment_preset("wild_resample"), augment_preset("wild_light")
+    assert resample.shift > settling.shift
+    assert resample.scale[0] < settling.scale[0] < settling.scale[1] < resample.scale[1]
+    assert resample.low_resolution > settling.low_resolution
+    assert resample.low_resolution_range[0] > settling.low_resolution_range[0]  # milder: resampled, not tiny

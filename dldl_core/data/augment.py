@@ -35,7 +35,8 @@ class AugmentConfig:
     colour_cast: float = 0.0  # max per-channel gain change (a white-balance or make-up-like tint)
     occlusion: float = 0.0  # probability of a pasted occluder (a textured rectangle or ellipse)
     blur: float = 0.0  # probability of a Gaussian blur (sigma up to 2 % of the size)
-    low_resolution: float = 0.0  # probability of a down-and-up resize (to 25-60 % of the size)
+    low_resolution: float = 0.0  # probability of a down-and-up resize (to a fraction of the size in the range below)
+    low_resolution_range: tuple[float, float] = (0.25, 0.6)  # the fraction of the size that resize goes down to
     jpeg: float = 0.0  # probability of JPEG compression at quality 15-60
 
     def to_dict(self) -> dict:
@@ -46,7 +47,10 @@ def augment_preset(name: str) -> AugmentConfig:
     """``paper``: the DLDL-v2 recipe; ``light``: half its rotation, shift, rescale, jitter and grayscale rate, for
     small networks that underfit under the full recipe; ``wild``: the paper's recipe with stronger roll and every
     operation of real photos; ``wild_light``: the paper's rotation with lighter jitter and grayscale, and about half
-    of wild's rates of the real-photo operations (a last, settling stage after ``wild``)."""
+    of wild's rates of the real-photo operations (a last, settling stage after ``wild``); ``wild_resample``:
+    ``wild_light`` with wider rescale and shift (the product's own alignment differs from the chips' by a few per
+    cent) and frequent mild down-and-up resizing (a face that was resampled on its way from a photo to the network
+    loses fine texture that a 128 px input would otherwise rely on)."""
     if name == "paper":
         return AugmentConfig()
     if name == "light":
@@ -59,10 +63,15 @@ def augment_preset(name: str) -> AugmentConfig:
         return AugmentConfig(grayscale=0.25, rotation=15.0, scale=(0.9, 1.1), shift=0.05, brightness=0.3,
                              contrast=0.3, saturation=0.3, perspective=0.15, light=0.2, colour_cast=0.1,
                              occlusion=0.1, blur=0.1, low_resolution=0.1, jpeg=0.1)
+    if name == "wild_resample":
+        return AugmentConfig(grayscale=0.25, rotation=15.0, scale=(0.85, 1.15), shift=0.08, brightness=0.3,
+                             contrast=0.3, saturation=0.3, perspective=0.15, light=0.2, colour_cast=0.1,
+                             occlusion=0.1, blur=0.15, low_resolution=0.35, low_resolution_range=(0.3, 0.8),
+                             jpeg=0.15)
     raise ValueError(f"unknown augmentation preset {name!r}: choose one of {', '.join(AUGMENT_PRESETS)}")
 
 
-AUGMENT_PRESETS = ("paper", "light", "wild", "wild_light")
+AUGMENT_PRESETS = ("paper", "light", "wild", "wild_light", "wild_resample")
 
 
 def _uniform(n: int, lo: float, hi: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -162,7 +171,7 @@ def _camera(x: torch.Tensor, config: AugmentConfig, generator: torch.Generator |
         kernel = 2 * math.ceil(3 * sigma) + 1
         x = torch.where(_chosen(b, config.blur, generator, dev), TF.gaussian_blur(x, [kernel, kernel], [sigma]), x)
     if config.low_resolution > 0:
-        factor = float(_uniform(1, 0.25, 0.6, generator, dev))
+        factor = float(_uniform(1, *config.low_resolution_range, generator, dev))
         small = F.interpolate(x, size=(max(int(h * factor), 8), max(int(w * factor), 8)), mode="area")
         up = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
         x = torch.where(_chosen(b, config.low_resolution, generator, dev), up, x)

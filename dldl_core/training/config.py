@@ -51,7 +51,8 @@ OBJECTIVE_HELP = ("training objective, one of %(choices)s; dldl_v2 (the paper's)
 AUGMENT_HELP = ("augmentation preset, one of %(choices)s. paper: the DLDL-v2 recipe; light: half its rotation, shift, "
                 "rescale and colour jitter; wild: the paper's plus roll, perspective, light, occluders, blur, "
                 "low resolution, JPEG; wild_light: the paper's rotation, lighter jitter, about half of wild's "
-                "real-photo operations")
+                "real-photo operations; wild_resample: wild_light with wider rescale and shift and frequent mild "
+                "down-and-up resizing")
 
 
 @dataclass(frozen=True)
