@@ -15,7 +15,8 @@
 #   did not beat stage 4 within a CPU's budget: `scripts/train_default_weights.sh thin128` runs it, resumable.
 #   A second 128x128 try, stage 4's weights fine-tuned 14 epochs with `wild_light` (val MAE 4.896 with flip, worse
 #   than stage 4 on the pasted photo and the wild proxy's gross errors; not shipped): `... thin128_from_stage4`.
-#   A third, with the wild_resample augmentation (val 5.035, pasted 5.40: worse; not shipped): `... thin128_resample`
+#   A third, with wild_resample (val 5.035; pasted 5.40 on the wild proxy, 5.045 on all of val; not shipped):
+#   `... thin128_resample`
 #   (INIT=weights/thin_age_net.safetensors starts it from the shipped stage-4 weights without rerunning stages 1-4).
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample]     (default: all)
