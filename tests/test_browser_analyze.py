@@ -21,7 +21,8 @@ from PIL import Image
 
 pytestmark = BROWSER_MARKS
 UPLOADER = "[data-testid='stFileUploaderDropzoneInput']"
-FIRST_VISIT_S = 3.0  # from navigation to the uploader on the screen
+FIRST_VISIT_S = 6.0  # from navigation to the uploader on a cold server (3.0 s seen during the whole suite on 2 cores)
+SAME_PAINT_S = 0.5  # the uploader comes with the page's title, not after the network has loaded
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +155,7 @@ def test_a_fresh_server_shows_the_uploader_at_once(playwright, random_weights, f
                 shown[name] = round(time.monotonic() - start, 2)
             screenshot(page, "analyze_first_visit")
             assert shown["uploader"] < FIRST_VISIT_S, f"the uploader took too long to show (seconds): {shown}"
+            assert shown["uploader"] - shown["title"] < SAME_PAINT_S, f"the uploader waited for something: {shown}"
             wait_until_idle(page)
             no_exception(page)
     finally:
