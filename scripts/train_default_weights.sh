@@ -17,7 +17,8 @@
 #   than stage 4 on the pasted photo and the wild proxy's gross errors; not shipped): `... thin128_from_stage4`.
 #   A third, with wild_resample (val 5.035; pasted 5.40 on the wild proxy, 5.045 on all of val; not shipped):
 #   `... thin128_resample`
-#   (INIT=weights/thin_age_net.safetensors starts it from the shipped stage-4 weights without rerunning stages 1-4).
+#   For both 128x128 fine-tunes from stage 4, INIT=weights/thin_age_net.safetensors starts from the shipped stage-4
+#   weights without rerunning stages 1-4.
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample]     (default: all)
 #
@@ -81,7 +82,7 @@ if [[ $WHICH == thin128 ]]; then  # tried, not shipped: see the model card
 fi
 if [[ $WHICH == thin128_from_stage4 ]]; then  # tried, not shipped: see the model card
   train_stage thin thin_128_long --input-size 128 --batch-size 64 --epochs 14 --warmup-epochs 1 --lr 3e-4 \
-    --ema 0.998 --augment wild_light --init "$RUNS/thin_64_wild_light.safetensors"
+    --ema 0.998 --augment wild_light --init "${INIT:-$RUNS/thin_64_wild_light.safetensors}"
 fi
 if [[ $WHICH == thin128_resample ]]; then  # stage 4 (the shipped 64 px weights) -> 128 px, resample-robust
   train_stage thin thin_128_resample --input-size 128 --batch-size 64 --epochs 12 --warmup-epochs 1 --lr 3e-4 \

@@ -114,6 +114,7 @@ def test_camera_degradations_change_the_face_but_keep_its_mean():
 def test_low_resolution_range_sets_how_much_detail_a_resize_loses():
     x = _face_batch()
     detail = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().mean()  # noqa: E731
+
     def resized_to(fraction: float) -> torch.Tensor:
         config = _off(low_resolution=1.0, low_resolution_range=(fraction, fraction))
         return augment_batch(x, config, torch.Generator().manual_seed(0))
