@@ -4,7 +4,9 @@ scenes under named conditions (``dldl_core.data.wild``), since there are no labe
 The faces are the first N of the val split in a seeded order, leaving out the val files that have a byte-identical
 copy in train (``duplicates.csv``: a network may remember those). Face i gets the same background, size and place
 under every condition, so a condition's change against ``pasted`` comes from its effect alone. Several ``--weights``
-run side by side on the very same photos. ``--worst K`` adds the K worst val errors of the chip pipeline (every val
+run side by side on the very same photos, and each after the first is compared with the first by paired bootstrap
+intervals (``dldl_core.evaluation.comparison``): on a few hundred faces one MAE is uncertain by tenths of a year, their
+difference much less. ``--worst K`` adds the K worst val errors of the chip pipeline (every val
 face, as aligned crops) grouped by measured cause, against how common each cause is among all val faces.
 
     python benchmarks/wild_proxy.py --data ../shared/datasets/utkface --limit 200 --out ../wild_proxy_out \\
@@ -48,6 +50,7 @@ from dldl_core.data.datasets import (  # noqa: E402
 from dldl_core.data.images import ImageError, load_rgb  # noqa: E402
 from dldl_core.data.wild import CONDITIONS, Condition  # noqa: E402
 from dldl_core.evaluation import error_causes, wild_report  # noqa: E402
+from dldl_core.evaluation.comparison import compare_errors, comparison_table  # noqa: E402
 from dldl_core.maths.age_groups import AGE_BANDS, age_band, group_names  # noqa: E402
 from dldl_core.models.weights import WeightsError  # noqa: E402
 from dldl_core.pipeline.predictor import Predictor  # noqa: E402
@@ -258,6 +261,11 @@ def markdown_report(result: dict[str, Any]) -> str:
               f"{result['excluded_duplicates']} val files with a train copy left out), full pipeline with flip-TTA; "
               "MAE, gross share, mean std and coverage over the faces found."), "",
              wild_report.condition_table(result["results"], result["conditions"])]
+    first = result["weights"][0]
+    for label, rows in result.get("paired", {}).items():
+        lines += ["", (f"`{first}` (a) against `{label}` (b) on the same photos: differences a - b with their 95 % "
+                       "paired bootstrap intervals over the faces both found:"), "",
+                  comparison_table(rows, first, label)]
     for label, worst in result.get("worst", {}).items():
         lines += ["", (f"Worst {worst['k']} of {worst['n']} val chips (chip pipeline, `{label}`, MAE "
                        f"{worst['mae_chip']:.2f}) by measured cause:"), "",
@@ -278,13 +286,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     predictors = load_predictors(args.weights)
     results: dict[str, dict[str, Any]] = {label: {} for label in predictors}
+    paired: dict[str, dict[str, Any]] = {label: {} for label in list(predictors)[1:]}
     seconds = {}
     try:
         for name in names:
             t0, condition, examples = time.perf_counter(), CONDITIONS[name], []
             runner = run_group if condition.is_group else run_single
-            for label, outcome in runner(condition, chips, ages, predictors, args.seed, examples).items():
+            outcomes = runner(condition, chips, ages, predictors, args.seed, examples)
+            for label, outcome in outcomes.items():
                 results[label][name] = outcome.summary()
+            first = next(iter(outcomes.values()))
+            for label in paired:
+                paired[label][name] = compare_errors(first.true, first.pred, outcomes[label].pred, seed=args.seed)
             seconds[name] = round(time.perf_counter() - t0, 1)
             print(f"  {name}: {seconds[name]} s", file=sys.stderr)
             if args.examples:
@@ -298,6 +311,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
               "weights": list(predictors), "conditions": {n: CONDITIONS[n].description for n in names},
               "results": {label: wild_report.with_changes(r) for label, r in results.items()},
               "seconds_per_condition": seconds}
+    if paired:
+        result["paired"] = paired
     if worst:
         result["worst"] = worst
     result["wall_s"] = round(time.perf_counter() - started, 1)

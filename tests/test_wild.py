@@ -16,6 +16,7 @@ from PIL import Image
 from dldl_core.data.images import load_rgb
 from dldl_core.data.wild import CONDITIONS, group_photo, pasted, turned_head_maps
 from dldl_core.evaluation import error_causes, wild_report
+from dldl_core.models.weights import DEFAULT_WEIGHTS
 from dldl_core.pipeline.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,6 +173,27 @@ def test_benchmark_main_on_two_real_faces(wild_proxy, chips, tmp_path, capsys):
     assert worst["n"] == 2 and worst["k"] == 1 and len(worst["worst"]) == 1
     counts = {r["cause"]: r["all"] for r in worst["causes"]}
     assert (counts["age 60-79"], counts["age 40-59"], counts["age 0-12"], counts["grayscale"]) == (1, 1, 0, 0)
+
+
+def test_a_second_network_is_compared_on_the_same_photos(wild_proxy, chips, random_weights, tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    for name, chip in chips.items():
+        Image.fromarray(chip).save(data / "images" / f"{name}.png")
+    (data / "manifest.csv").write_text("file,age,gender,race,split\ngrace.png,79,1,0,val\nastronaut.png,42,1,0,val\n")
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--limit", "2", "--out", str(out), "--conditions", "pasted,blur",
+            "--weights", str(DEFAULT_WEIGHTS), str(random_weights)]
+    assert wild_proxy.main(argv) == 0
+    result = json.loads((out / "wild_proxy.json").read_text())
+    first, second = result["weights"]
+    assert list(result["paired"]) == [second]
+    for condition, row in result["paired"][second].items():
+        summaries = {label: result["results"][label][condition] for label in (first, second)}
+        assert row["n"] == 2 == summaries[first]["n"] - summaries[first]["faces_missed"]
+        assert row["mae_a"] == pytest.approx(summaries[first]["mae"])
+        assert row["mae_b"] == pytest.approx(summaries[second]["mae"])
+    assert "(a) against `random_tiny.safetensors` (b) on the same photos" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("extra, words", [
