@@ -86,7 +86,9 @@ def test_run_on_a_folder_of_photos(photo_folder):
     assert not at.error
     report = at.session_state["stages_result"][0]
     assert report["faces"] == 4 and report["stages"]["60+"]["n"] == 2 and report["stages"]["20-39"]["n"] == 2
-    assert "Fewer than 20 faces in the stages 0-3 (0), 4-12 (0), 13-19 (0), 20-39 (2)" in at.warning[0].value
+    # (the page may also warn that its shipped analysis describes other weights than the network in use)
+    assert any("Fewer than 20 faces in the stages 0-3 (0), 4-12 (0), 13-19 (0), 20-39 (2)" in w.value
+               for w in at.warning)
     assert at.selectbox(key="stages_user_measure").value == "delta_mae"
     assert at.get("plotly_chart")
     assert at.download_button(key="stages_download")

@@ -2,7 +2,7 @@
 import pytest
 from apptest_support import no_exception, open_page
 
-from dldl_core.models.weights import DEFAULT_WEIGHTS, shipped_weights
+from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar, shipped_weights
 
 
 def network_box(at):
@@ -22,7 +22,8 @@ def test_the_sidebar_offers_every_shipped_network_and_the_pages_follow_the_choic
     (box,) = network_box(at)
     assert box.value == DEFAULT_WEIGHTS and shipped[0] == DEFAULT_WEIGHTS
     assert box.options[0].endswith("AgeNet (default)") and "(default)" not in box.options[1]
-    assert weights_caption(at).startswith(f"Weights: {DEFAULT_WEIGHTS.name}, 64 px, val MAE ")
+    size = read_sidecar(DEFAULT_WEIGHTS)["preprocess"]["input_size"]
+    assert weights_caption(at).startswith(f"Weights: {DEFAULT_WEIGHTS.name}, {size} px, val MAE ")
     default_title = at.title[0].value
     box.set_value(shipped[1]).run()
     no_exception(at)
