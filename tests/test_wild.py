@@ -151,12 +151,17 @@ def test_error_causes_are_measured():
         "| c | 0 (0%) | 0 (0.0%) | - |", "| b | 1 (100%) | 2 (40.0%) | x2.5 |"]
 
 
-def test_benchmark_main_on_two_real_faces(wild_proxy, chips, tmp_path, capsys):
-    data = tmp_path / "data"
+def two_face_utkface(data: Path, chips: dict[str, np.ndarray]) -> Path:
+    """A UTKFace-shaped folder of the two real chips, both in val (Grace Hopper 79, the astronaut 42)."""
     (data / "images").mkdir(parents=True)
     for name, chip in chips.items():
         Image.fromarray(chip).save(data / "images" / f"{name}.png")
     (data / "manifest.csv").write_text("file,age,gender,race,split\ngrace.png,79,1,0,val\nastronaut.png,42,1,0,val\n")
+    return data
+
+
+def test_benchmark_main_on_two_real_faces(wild_proxy, chips, tmp_path, capsys):
+    data = two_face_utkface(tmp_path / "data", chips)
     out = tmp_path / "out"
     assert wild_proxy.main(["--data", str(data), "--limit", "2", "--out", str(out), "--json", "--worst", "1"]) == 0
     result = json.loads((out / "wild_proxy.json").read_text())
@@ -176,11 +181,7 @@ def test_benchmark_main_on_two_real_faces(wild_proxy, chips, tmp_path, capsys):
 
 
 def test_a_second_network_is_compared_on_the_same_photos(wild_proxy, chips, random_weights, tmp_path, capsys):
-    data = tmp_path / "data"
-    (data / "images").mkdir(parents=True)
-    for name, chip in chips.items():
-        Image.fromarray(chip).save(data / "images" / f"{name}.png")
-    (data / "manifest.csv").write_text("file,age,gender,race,split\ngrace.png,79,1,0,val\nastronaut.png,42,1,0,val\n")
+    data = two_face_utkface(tmp_path / "data", chips)
     out = tmp_path / "out"
     argv = ["--data", str(data), "--limit", "2", "--out", str(out), "--conditions", "pasted,blur",
             "--weights", str(DEFAULT_WEIGHTS), str(random_weights)]
