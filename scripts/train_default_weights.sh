@@ -1,24 +1,22 @@
 #!/usr/bin/env bash
 # Rebuilds the shipped weights from the shared UTKFace data: weights/thin_age_net.safetensors (ThinAgeNet, the
-# default) and weights/tiny_age_net.safetensors (TinyAgeNet, the fastest). Both at 64x64, objective dldl_v2, in
+# default, 128x128) and weights/tiny_age_net.safetensors (TinyAgeNet, the fastest, 64x64). Objective dldl_v2, in
 # stages, each keeping its best epoch on the val split (stage 4 of ThinAgeNet its last):
-#   1. from scratch, lr 1e-3 (cosine): TinyAgeNet 20 epochs with the paper's augmentation; ThinAgeNet 14 epochs
-#      (1 warm-up epoch) with the light augmentation;
+#   1. from scratch at 64x64, lr 1e-3 (cosine): TinyAgeNet 20 epochs with the paper's augmentation; ThinAgeNet 14
+#      epochs (1 warm-up epoch) with the light augmentation;
 #   2. from stage 1's weights, 12 epochs with the light augmentation, lr 5e-4 (cosine, 1 warm-up epoch) and an
 #      exponential moving average of the weights (decay 0.998), which is the network validated and kept;
 #   3. ThinAgeNet only: from stage 2's weights, the same for 14 epochs at lr 3e-4;
-#   4. ThinAgeNet only, the shipped default: from stage 3's weights, 10 epochs at lr 2e-4 (cosine, 1 warm-up
-#      epoch), EMA 0.998 and the wild_light augmentation (the paper's rotation, lighter jitter and grayscale, and at
-#      10-20 % rates each a perspective warp, directional light, colour casts, pasted occluders, blur, low
-#      resolution and JPEG: dldl_core/data/augment.py), keeping the last epoch (chosen on benchmarks/wild_proxy.py).
-#   A 128x128 ThinAgeNet (stage 3's weights, 6 epochs of the `wild` augmentation, then `wild_light`) was tried and
-#   did not beat stage 4 within a CPU's budget: `scripts/train_default_weights.sh thin128` runs it, resumable.
-#   A second 128x128 try, stage 4's weights fine-tuned 14 epochs with `wild_light` (val MAE 4.896 with flip, worse
-#   than stage 4 on the pasted photo and the wild proxy's gross errors; not shipped): `... thin128_from_stage4`.
-#   A third, with wild_resample (val 5.035; pasted 5.40 on the wild proxy, 5.045 on all of val; not shipped):
-#   `... thin128_resample`
-#   For both 128x128 fine-tunes from stage 4, INIT=weights/thin_age_net.safetensors starts from the shipped stage-4
-#   weights without rerunning stages 1-4.
+#   4. ThinAgeNet only: from stage 3's weights, 10 epochs at lr 2e-4 (cosine, 1 warm-up epoch), EMA 0.998 and the
+#      wild_light augmentation (the paper's rotation, lighter jitter and grayscale, and at 10-20 % rates each a
+#      perspective warp, directional light, colour casts, pasted occluders, blur, low resolution and JPEG:
+#      dldl_core/data/augment.py), keeping the last epoch (chosen on benchmarks/wild_proxy.py);
+#   5. ThinAgeNet only, the shipped default: from stage 4's weights at 128x128 (progressive resizing), 14 epochs,
+#      batch 64, lr 3e-4 (cosine, 1 warm-up epoch), EMA 0.998, wild_light.
+#   Tried and not shipped (see the model card): `thin128` (stage 3's weights, 6 epochs of the `wild` augmentation,
+#   then `wild_light`, at 128x128) and `thin128_resample` (stage 5 with wild_resample, val 5.035).
+#   `thin128_from_stage4` runs stage 5 alone; for it and thin128_resample, INIT=<64 px stage-4 weights> starts from
+#   those without rerunning stages 1-4.
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample]     (default: all)
 #
@@ -50,6 +48,11 @@ fine_tune() {  # arch, run name, from run, epochs, lr
     --init "$RUNS/$3.safetensors"
 }
 
+thin_stage5() {  # init weights: ThinAgeNet from its 64 px stage 4 to 128x128
+  train_stage thin thin_128_long --input-size 128 --batch-size 64 --epochs 14 --warmup-epochs 1 --lr 3e-4 \
+    --ema 0.998 --augment wild_light --init "$1"
+}
+
 ship() {  # arch, runs in order: the last one's weights, every stage's log (stage k's lines marked "stage": k)
   local arch=$1; shift
   local last=${*: -1} log="weights/${arch}_age_net.train_log.jsonl" stage=1
@@ -71,7 +74,8 @@ if [[ $WHICH == thin || $WHICH == all ]]; then
   fine_tune thin thin_64_ft2 thin_64_ft 14 3e-4
   train_stage thin thin_64_wild_light --epochs 10 --warmup-epochs 1 --lr 2e-4 --ema 0.998 --augment wild_light \
     --keep last --init "$RUNS/thin_64_ft2.safetensors"
-  ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light
+  thin_stage5 "$RUNS/thin_64_wild_light.safetensors"
+  ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light thin_128_long
   $PYTHON scripts/pin_weights.py  # the ONNX graph and the sha256 pins of the new weights
 fi
 if [[ $WHICH == thin128 ]]; then  # tried, not shipped: see the model card
@@ -80,9 +84,8 @@ if [[ $WHICH == thin128 ]]; then  # tried, not shipped: see the model card
   train_stage thin thin_128_settle --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 3e-4 \
     --ema 0.998 --augment wild_light --init "$RUNS/thin_128_wild.safetensors"
 fi
-if [[ $WHICH == thin128_from_stage4 ]]; then  # tried, not shipped: see the model card
-  train_stage thin thin_128_long --input-size 128 --batch-size 64 --epochs 14 --warmup-epochs 1 --lr 3e-4 \
-    --ema 0.998 --augment wild_light --init "${INIT:-$RUNS/thin_64_wild_light.safetensors}"
+if [[ $WHICH == thin128_from_stage4 ]]; then  # stage 5 alone, from INIT or this folder's stage 4
+  thin_stage5 "${INIT:-$RUNS/thin_64_wild_light.safetensors}"
 fi
 if [[ $WHICH == thin128_resample ]]; then  # stage 4 (the shipped 64 px weights) -> 128 px, resample-robust
   train_stage thin thin_128_resample --input-size 128 --batch-size 64 --epochs 12 --warmup-epochs 1 --lr 3e-4 \
