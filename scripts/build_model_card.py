@@ -91,13 +91,13 @@ TRIED = {
         ("Stage 5 against stage 4 (the 64x64 default before it) on all 2,357 val faces, paired, flip-TTA "
          "(`benchmarks/compare_weights.py --data DIR --weights A B`; differences with 95 % paired bootstrap "
          "intervals): chip 4.888 against 4.954 (-0.066 [-0.198, +0.063]), full 4.907 against 5.027 (-0.121 "
-         "[-0.253, +0.017]), pasted 4.930 against 5.104 (-0.174 [-0.319, -0.032]): no worse anywhere and better on "
-         "the pasted photo by its interval, with a CAM grid of 8x8 instead of 4x4, so it ships. On the wild proxy's 200 "
-         "faces (paired table above) the two tie in MAE in 13 of the 14 conditions; in low light stage 5's MAE is "
-         "0.76 [0.10, 1.45] higher while its share of gross errors is 3.1 points lower, and on the plain pasted photo "
-         "its share of gross errors is 3.0 points higher [0.5, 6.0] where on all 2,357 val faces it is 1.0 lower "
-         "[0.1, 1.8]: the mean gross-error share over the conditions is 8.6 % against 7.9 %, and neither network "
-         "reaches half of stage 3's 8.9 %."),
+         "[-0.253, +0.017]), pasted 4.930 against 5.104 (-0.174 [-0.319, -0.032]): no worse anywhere and "
+         "better on the pasted photo by its interval, with a CAM grid of 8x8 instead of 4x4, so it ships. On "
+         "the wild proxy's 200 faces (paired table above) the two tie in MAE in 13 of the 14 conditions; in "
+         "low light stage 5's MAE is 0.76 [0.10, 1.45] higher while its share of gross errors is 3.1 points "
+         "lower, and on the plain pasted photo its share of gross errors is 3.0 points higher [0.5, 6.0] where"
+         " on all 2,357 val faces it is 1.0 lower [0.1, 1.8]: the mean gross-error share over the conditions "
+         "is 8.6 % against 7.9 %, and neither network reaches half of stage 3's 8.9 %."),
         ("Stage 4's training L1 is higher than stage 3's because its augmentation is harder (lighting, occluders, "
          "blur, JPEG on 10-20 % of the faces each), not because the network got worse: its val MAE stayed within "
          "0.04."),

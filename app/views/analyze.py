@@ -146,10 +146,11 @@ if face.age_mirrored is not None:
 st.subheader(f"Face {index + 1}: why this age")
 c1, c2, c3 = st.columns([1, 2, 2])
 method = c1.selectbox("CAM method", CAM_METHOD_NAMES, key="analyze_cam_method", persist_state="session",
-                      help="scorecam runs the network once per feature map (about a second on a CPU) and is the one "
-                           "method measured faithful on val faces for the shipped network; gradcam and hirescam pass "
-                           "the sanity check; gradcam++, layercam and eigencam do not (docs/explain.md). Below the "
-                           "maps: how faithful the map is for this face and the method's sanity verdict.")
+                      help="On val faces with the shipped network (docs/explain.md): gradcam and hirescam pass the "
+                           "sanity check and beat their own mean map, but not a random order; scorecam (the network "
+                           "once per feature map, about 5 s a face on 2 CPU cores) beats a random order but not its "
+                           "mean map; gradcam++, layercam and eigencam fail the sanity check. Below the maps: how "
+                           "faithful the map is for this face and the method's sanity verdict.")
 kind = c2.radio("Explain", list(view.TARGETS), format_func=view.TARGETS.get, key="analyze_target",
                 persist_state="session")
 st.session_state.update({key: mine[name] for key, name in INPUTS.items()})  # this face's own values
@@ -162,8 +163,8 @@ target, warning = view.target_spec(kind, face.support, mine["bin"], (mine["contr
 if warning:
     c3.warning(warning)
 sliding = st.toggle("Sliding-window occlusion", key="analyze_sliding", persist_state="session",
-                    help="Hide a square patch at every position and measure the change of the expected age (about a "
-                         "second on a CPU).")
+                    help="Hide a square patch at every position and measure the change of the expected age (about "
+                         "3 s a face on 2 CPU cores with the default network: turn it off for group photos).")
 
 
 def explanation_key(i: int, face_method: str, face_target: str) -> tuple:
