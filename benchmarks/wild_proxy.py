@@ -50,7 +50,7 @@ from dldl_core.data.datasets import (  # noqa: E402
 from dldl_core.data.images import ImageError, load_rgb  # noqa: E402
 from dldl_core.data.wild import CONDITIONS, Condition  # noqa: E402
 from dldl_core.evaluation import error_causes, wild_report  # noqa: E402
-from dldl_core.evaluation.comparison import compare_errors, comparison_table  # noqa: E402
+from dldl_core.evaluation.comparison import compare_errors  # noqa: E402
 from dldl_core.maths.age_groups import AGE_BANDS, age_band, group_names  # noqa: E402
 from dldl_core.models.weights import WeightsError  # noqa: E402
 from dldl_core.pipeline.predictor import Predictor  # noqa: E402
@@ -261,11 +261,8 @@ def markdown_report(result: dict[str, Any]) -> str:
               f"{result['excluded_duplicates']} val files with a train copy left out), full pipeline with flip-TTA; "
               "MAE, gross share, mean std and coverage over the faces found."), "",
              wild_report.condition_table(result["results"], result["conditions"])]
-    first = result["weights"][0]
-    for label, rows in result.get("paired", {}).items():
-        lines += ["", (f"`{first}` (a) against `{label}` (b) on the same photos: differences a - b with their 95 % "
-                       "paired bootstrap intervals over the faces both found:"), "",
-                  comparison_table(rows, first, label)]
+    for sentence, paired_table in wild_report.paired_sections(result):
+        lines += ["", sentence, "", paired_table]
     for label, worst in result.get("worst", {}).items():
         lines += ["", (f"Worst {worst['k']} of {worst['n']} val chips (chip pipeline, `{label}`, MAE "
                        f"{worst['mae_chip']:.2f}) by measured cause:"), "",

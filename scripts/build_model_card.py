@@ -195,8 +195,7 @@ def wild_section(path: Path) -> str:
     if not path.is_file():
         return ""
     from dldl_core.data.wild import CONDITIONS
-    from dldl_core.evaluation.comparison import comparison_table
-    from dldl_core.evaluation.wild_report import condition_table
+    from dldl_core.evaluation.wild_report import condition_table, paired_sections
 
     result = json.loads(path.read_text())
     means = []
@@ -212,11 +211,8 @@ def wild_section(path: Path) -> str:
             + "; ".join(means) + ".")
     section = (f"## Real photos: the wild proxy\n\n{textwrap.fill(note, 116)}\n\n"
                f"{condition_table(result['results'], {k: c.description for k, c in CONDITIONS.items()})}\n\n")
-    first = (result.get("weights") or [None])[0]
-    for label, rows in result.get("paired", {}).items():
-        section += (textwrap.fill(f"Paired on the same photos, `{first}` (a) against `{label}` (b): differences a - b "
-                                  "with their 95 % paired bootstrap intervals over the faces both found.", 116)
-                    + f"\n\n{comparison_table(rows, first, label)}\n\n")
+    for sentence, paired_table in paired_sections(result):
+        section += f"{textwrap.fill(sentence, 116)}\n\n{paired_table}\n\n"
     return section
 
 

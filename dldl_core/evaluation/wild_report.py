@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from dldl_core.evaluation.comparison import comparison_table
 from dldl_core.markdown import markdown_table
 from dldl_core.maths import metrics
 
@@ -83,3 +84,12 @@ def condition_table(results: Mapping[str, Mapping[str, dict[str, Any]]],
                             "mean std", "90 % coverage"], rows, align="llrrrrrrrr")
     notes = [f"- `{c}`: {descriptions[c]}" for c in conditions if c in descriptions]
     return "\n".join([table, "", *notes] if notes else [table])
+
+
+def paired_sections(result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """One (sentence, Markdown table) per paired comparison of a wild-proxy result: every further network against
+    the first (``result["weights"][0]``), condition by condition."""
+    first = (result.get("weights") or [None])[0]
+    return [((f"`{first}` (a) against `{label}` (b) on the same photos: differences a - b with their 95 % paired "
+              "bootstrap intervals over the faces both found:"), comparison_table(rows, first, label))
+            for label, rows in result.get("paired", {}).items()]
