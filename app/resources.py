@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # torch and the predictor load on first use, so that a page d
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_CHOICE = "weights_choice"  # session-state key of the sidebar's network choice
+DEVICE_SLOT = "device_line_slot"  # session-state key of this run's sidebar device line
 
 
 def weights_path() -> Path:
@@ -112,11 +113,14 @@ def get_predictor() -> Predictor | None:
     """The shared predictor, or None after showing one clear error when the weights cannot be loaded."""
     path = weights_path()
     try:
-        return _load_predictor(str(path))
+        predictor = _load_predictor(str(path))
     except (WeightsError, FileNotFoundError) as err:
         st.error(f"The age network could not be loaded: {err}. Set DLDL_WEIGHTS to a weights file or run "
                  "scripts/train_default_weights.sh.")
         return None
+    if (slot := st.session_state.get(DEVICE_SLOT)) is not None:
+        slot.markdown(f"**Device:** {device_label(predictor.device)}")  # as soon as the network is there
+    return predictor
 
 
 def require_predictor() -> Predictor:
@@ -137,6 +141,7 @@ def sidebar():
     default, a faster one suits a live demo on a small CPU) unless ``DLDL_WEIGHTS`` fixes the file. Imports no torch:
     until torch is loaded the device line says so; returns that line's slot for ``show_device``."""
     device_line = st.sidebar.empty()
+    st.session_state[DEVICE_SLOT] = device_line  # get_predictor() writes the device into it once loaded
     if "torch" in sys.modules:
         show_device(device_line)
     else:

@@ -66,9 +66,10 @@ def test_analyze_a_photo(server, playwright, grace_hopper_path):
         age = page.get_by_text(re.compile(r"Estimated age \d+\.\d")).first.inner_text()
         assert float(re.search(r"(\d+\.\d)", age).group(1)) >= 0
         assert page.get_by_text(re.compile(r"confirmation 0\.\d\d")).count() == 1
+        # The sidebar names the device as soon as the network has loaded, before the explanations are drawn
+        page.get_by_text(re.compile(r"Device: (CPU|GPU)")).first.wait_for(timeout=5_000)
+        assert page.get_by_text(re.compile(r"on the photo$")).count() == 0
         wait_for_maps(page)
-        # The sidebar names the device once the page's run has ended, after every explanation of the photo
-        page.get_by_text(re.compile(r"Device: (CPU|GPU)")).first.wait_for(timeout=30_000)
         no_exception(page)
         maps = page.locator("[data-testid='stHorizontalBlock']").filter(has_text="on the aligned face").last
         maps.scroll_into_view_if_needed()
