@@ -164,7 +164,8 @@ if warning:
     c3.warning(warning)
 sliding = st.toggle("Sliding-window occlusion", key="analyze_sliding", persist_state="session",
                     help="Hide a square patch at every position and measure the change of the expected age (about "
-                         "3 s a face on 2 CPU cores with the default network: turn it off for group photos).")
+                         "1.3 s a face on 2 CPU cores with native bf16 and the default network, about 3 s without "
+                         "native bf16: turn it off for group photos).")
 
 
 def explanation_key(i: int, face_method: str, face_target: str) -> tuple:

@@ -10,6 +10,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from dldl_core.maths import labels
 from dldl_core.models.preprocess import Preprocess
+from dldl_core.pipeline.inference import bf16_is_fast
 
 
 def inference_copy(model: nn.Module) -> nn.Module:
@@ -23,6 +24,34 @@ def inference_copy(model: nn.Module) -> nn.Module:
                     block[i] = fuse_conv_bn_eval(block[i], block[i + 1])
                     block[i + 1] = nn.Identity()
     return model.requires_grad_(False)
+
+
+class Bf16Forward(nn.Module):
+    """A network run under bf16 autocast, its output returned in float32, with the network's ``support``.
+
+    Only the network's own layers run in bf16: ``readout``'s softmax, expectation and KL stay in float32 (a bf16
+    expectation alone would round an age of 40 to a step of 0.25 years). For the read-outs of occlusion and
+    faithfulness, which run one forward per hidden part, never for gradients."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    @property
+    def support(self) -> torch.Tensor:
+        return self.model.support
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            return self.model(x).float()
+
+
+def readout_network(model: nn.Module, bf16: bool | None = None) -> nn.Module:
+    """The network the read-outs run: ``Bf16Forward(model)`` where bf16 is native (``bf16=None``: CUDA, or a CPU
+    with AVX512-BF16 or AMX; on others it is emulated and slower than float32), else ``model`` itself."""
+    if bf16 is None:
+        bf16 = bf16_is_fast(next(model.parameters()).device)
+    return Bf16Forward(model) if bf16 else model
 
 
 @torch.inference_mode()
