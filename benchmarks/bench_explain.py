@@ -1,11 +1,11 @@
 """Speed of the explanations for one face: each CAM method, region occlusion, the sliding window, a full explain.
 
 Goals (the default network at its shipped input size, 2 CPU threads): Grad-CAM <= 60 ms per face, region occlusion
-(all regions, one batch) <= 150 ms, sliding-window map <= 1.5 s. Occlusion and the faithfulness check run as the
-explainer runs them: in bf16 where bf16 is native, else in float32 (the table's first line says which). Speed does
-not depend on what the weights learned, so with ``--untrained`` (or without any weights) an untrained TinyAgeNet at
-``--input-size`` is timed. The face is Grace Hopper's portrait bundled with matplotlib, detected and aligned once;
-detection is not timed.
+(all regions, one batch) <= 150 ms, sliding-window map <= 1.5 s. The forward-only read-outs (occlusion, the
+faithfulness check, Score-CAM's scoring) run as the explainer runs them: in bf16 where bf16 is native, else in float32
+(the table's first line says which). Speed does not depend on what the weights learned, so with ``--untrained`` (or
+without any weights) an untrained TinyAgeNet at ``--input-size`` is timed. The face is Grace Hopper's portrait
+bundled with matplotlib, detected and aligned once; detection is not timed.
 
 Each figure is the median and the minimum wall time over ``--repeat`` calls after two warm-up calls, and the median
 process CPU time. The load average is printed with the figures: other work on the machine slows everything; the
@@ -91,19 +91,19 @@ def time_explanations(predictor: Predictor, methods: list[str], repeat: int) -> 
     figures["sliding window"] = timed(lambda: explainer.occlusion(face), max(3, repeat // 3))
     x, target = explainer.input(face.chip), ExpectedAgeTarget(explainer.support)
     cam = compute_cam(explainer.model, x, target, "gradcam")[0]
-    figures["faithfulness of one map"] = timed(lambda: face_faithfulness(explainer.occluding_model, x, cam, target,
+    figures["faithfulness of one map"] = timed(lambda: face_faithfulness(explainer.readout_model, x, cam, target,
                                                                          explainer.fill), max(3, repeat // 3))
     figures["explain, no sliding window"] = timed(
         lambda: explainer.explain(face, "gradcam", image=rgb, sliding=False), repeat)
     figures["explain, no sliding window, no faithfulness"] = timed(
         lambda: explainer.explain(face, "gradcam", image=rgb, sliding=False, faithfulness=False), repeat)
     figures["explain, all"] = timed(lambda: explainer.explain(face, "gradcam", image=rgb), max(3, repeat // 3))
-    return figures, explainer.occlusion(face), explainer.occlusion_precision
+    return figures, explainer.occlusion(face), explainer.readout_precision
 
 
 def print_table(result: dict) -> None:
-    print(f"{result['weights']}, input {result['input_size']} px, {result['threads']} threads, occlusion and "
-          f"faithfulness in {result['occlusion_precision']}, load average {result['load_average']}")
+    print(f"{result['weights']}, input {result['input_size']} px, {result['threads']} threads, read-outs (occlusion, "
+          f"faithfulness, Score-CAM's scoring) in {result['readout_precision']}, load average {result['load_average']}")
     for name, f in result["figures"].items():
         goal = GOALS_MS.get(name)
         verdict = "" if goal is None else f"  goal <= {goal:.0f} ms: {'met' if f['median_ms'] <= goal else 'MISSED'}"
@@ -131,7 +131,7 @@ def main() -> int:
     result = {
         "weights": chosen or f"untrained TinyAgeNet at {args.input_size} px",
         "input_size": predictor.preprocess.input_size, "threads": args.threads, "repeat": args.repeat,
-        "sliding_window": {"patch": windows.patch, "stride": windows.stride}, "occlusion_precision": precision,
+        "sliding_window": {"patch": windows.patch, "stride": windows.stride}, "readout_precision": precision,
         "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
         "load_average": [round(v, 2) for v in os.getloadavg()], "torch": torch.__version__,
         "figures": {k: {m: round(v, 1) for m, v in f.items()} for k, f in figures.items()},

@@ -62,4 +62,24 @@ def test_the_explanation_says_which_precision_occluded(shipped):
     assert explainer.explain(face, sliding=False, faithfulness=False).occlusion_settings["precision"] == "float32"
     fast = Explainer(predictor, bf16=True).explain(face, sliding=False, faithfulness=False)
     assert fast.occlusion_settings["precision"] == "bf16"
-    assert Explainer(predictor).occlusion_precision == ("bf16" if bf16_is_fast(torch.device("cpu")) else "float32")
+    assert Explainer(predictor).readout_precision == ("bf16" if bf16_is_fast(torch.device("cpu")) else "float32")
+
+
+def test_scorecam_scored_in_bf16_draws_the_float32_map(grace_hopper_path):
+    from dldl_core.explain.cam import compute_cam
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.explain.targets import parse_target
+    from dldl_core.models.registry import resolve
+    from dldl_core.pipeline.predictor import Predictor
+
+    # The fast network keeps this quick where bf16 is emulated (about ten times slower than float32)
+    with Predictor(resolve("tiny")[0], device="cpu") as predictor:
+        explainer = Explainer(predictor, bf16=False)
+        x = explainer.input(predictor.predict_rgb(load_rgb(grace_hopper_path))[0].chip)
+        target = parse_target("contrast:30,60", explainer.support)
+        exact = compute_cam(explainer.model, x, target, "scorecam")[0]
+        fast = compute_cam(explainer.model, x, target, "scorecam", bf16=True)[0]
+    assert exact.std() > 0.05  # a map with structure, so the comparison means something
+    assert not np.array_equal(exact, fast)  # the copies were scored in bf16 ...
+    assert np.corrcoef(exact.ravel(), fast.ravel())[0, 1] > 0.99  # ... and the map is still the float32 one
+    assert np.abs(exact - fast).max() < 0.05

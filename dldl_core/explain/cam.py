@@ -18,9 +18,18 @@ from dldl_core.models.networks import CAM_TARGET_LAYER
 
 class BatchedScoreCAM(ScoreCAM):
     """ScoreCAM that scores the masked copies of a face in batches of ``batch_size`` with one target call per
-    batch (the package's version calls the target once per copy and prints a progress bar)."""
+    batch (the package's version calls the target once per copy and prints a progress bar); with ``bf16`` the
+    copies' forwards run under bf16 autocast and the targets read their float32 output."""
 
     batch_size = 128
+    bf16 = False
+
+    def score_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's float32 output for masked copies (its layers in bf16 when ``bf16``)."""
+        if not self.bf16:
+            return self.model(x)
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            return self.model(x).float()
 
     def get_cam_weights(self, input_tensor: torch.Tensor, target_layer: nn.Module, targets: list[Target],
                         activations: np.ndarray, grads: np.ndarray | None) -> np.ndarray:
@@ -32,7 +41,7 @@ class BatchedScoreCAM(ScoreCAM):
             up = (up - lo) / (hi - lo + 1e-8)
             scores = []
             for target, image, masks in zip(targets, input_tensor, up):
-                chunks = [target(self.model(image.unsqueeze(0) * masks[i:i + self.batch_size, None]))
+                chunks = [target(self.score_forward(image.unsqueeze(0) * masks[i:i + self.batch_size, None]))
                           for i in range(0, masks.shape[0], self.batch_size)]
                 scores.append(torch.cat(chunks).float())
             return torch.softmax(torch.stack(scores), dim=-1).cpu().numpy()  # (B, C)
@@ -64,8 +73,8 @@ def target_layer(model: nn.Module) -> nn.Module:
     return getattr(model.get_submodule(owner), attr)
 
 
-def compute_cam(model: nn.Module, x: torch.Tensor, targets: Target | list[Target], method: str = "gradcam"
-                ) -> np.ndarray:
+def compute_cam(model: nn.Module, x: torch.Tensor, targets: Target | list[Target], method: str = "gradcam",
+                bf16: bool = False) -> np.ndarray:
     """(B, 3, S, S) normalised input -> (B, S, S) float32 maps in [0, 1] (each scaled to its own maximum).
 
     Args:
@@ -73,6 +82,8 @@ def compute_cam(model: nn.Module, x: torch.Tensor, targets: Target | list[Target
         x: the normalised network input.
         targets: one target for the whole batch or one per image.
         method: a key of ``CAM_METHODS`` (or a spelling ``method_name`` accepts).
+        bf16: score Score-CAM's masked copies in bf16 (forwards only, as occlusion); the gradient methods and
+            EigenCAM always run in float32.
     """
     cls = CAM_METHODS[method_name(method)]
     targets = targets if isinstance(targets, list) else [targets] * x.shape[0]
@@ -80,6 +91,7 @@ def compute_cam(model: nn.Module, x: torch.Tensor, targets: Target | list[Target
         raise ValueError(f"{len(targets)} targets for a batch of {x.shape[0]}")
     maps = None
     with torch.enable_grad(), cls(model=model, target_layers=[target_layer(model)]) as cam:
+        cam.bf16 = bf16
         maps = cam(input_tensor=x, targets=targets)
         cam.outputs = None  # drop the graph of the last forward now rather than at garbage collection
     if maps is None:  # the package's __exit__ swallows an IndexError after printing it

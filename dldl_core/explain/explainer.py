@@ -3,9 +3,10 @@
 The explainer works on its own copy of the predictor's network (BatchNorm folded into the convs), in which only the
 CAM layer's parameters need gradients: the predictor's network never carries hooks or gradients, a CAM's backward
 pass stops at that layer, and a lock serialises requests, so one explainer can be shared between the app's sessions
-and threads. Occlusion and the faithfulness check, one forward per hidden part, run that copy in bf16 where bf16 is
-native (``readout_network``): about twice as fast on such a CPU, and on 20 val faces their changes of age moved by
-0.03 years on average, 0.25 at most (``benchmarks/bf16_readout.py``). CAMs and the estimate stay in float32.
+and threads. The forward-only read-outs (occlusion, the faithfulness check, Score-CAM's scoring of masked copies) run
+that copy in bf16 where bf16 is native (``readout_network``): about twice as fast on such a CPU, and on 20 val faces
+the changes of age moved by 0.03 years on average, 0.25 at most (``benchmarks/bf16_readout.py``). The gradient CAMs
+and the estimate stay in float32.
 """
 from __future__ import annotations
 
@@ -110,14 +111,14 @@ class Explainer:
             stride: sliding-window step; default half the patch.
             fill: what replaces a hidden part of the face (``dldl_core.explain.fills``): a blur of the face by
                 default, which stays nearer to real faces than a flat colour.
-            bf16: run occlusion and the faithfulness check in bf16; None: where bf16 is native (a CPU with
-                AVX512-BF16 or AMX, or CUDA), float32 elsewhere.
+            bf16: run the forward-only read-outs (occlusion, the faithfulness check, Score-CAM's scoring) in bf16;
+                None: where bf16 is native (a CPU with AVX512-BF16 or AMX, or CUDA), float32 elsewhere.
         """
         self.predictor = predictor
         self.preprocess = predictor.preprocess
         self.model = inference_copy(predictor.model)
         target_layer(self.model).requires_grad_(True)  # gradients start (and the backward pass ends) there
-        self.occluding_model = readout_network(self.model, bf16)  # forwards only: occlusion, faithfulness
+        self.readout_model = readout_network(self.model, bf16)  # forwards only: occlusion, faithfulness
         self.device = next(self.model.parameters()).device
         self.support = self.model.support.detach().float().cpu()
         self.patch, self.stride = patch, stride
@@ -155,7 +156,7 @@ class Explainer:
         chip = _chip(face)
         with self._lock:
             x = self.input(chip)
-            maps = compute_cam(self.model, x, self._target(target, x), method)
+            maps = compute_cam(self.model, x, self._target(target, x), method, self._bf16_readout)
         return _to_chip(maps[0], chip.shape[0])
 
     def _target(self, target: str | Target, x: torch.Tensor) -> Target:
@@ -168,14 +169,14 @@ class Explainer:
                   ) -> OcclusionMaps:
         """Sliding-window maps (change of expected age, KL) at the network input's resolution."""
         with self._lock:
-            return sliding_window_occlusion(self.occluding_model, self.input(_chip(face)), patch or self.patch,
+            return sliding_window_occlusion(self.readout_model, self.input(_chip(face)), patch or self.patch,
                                             stride or self.stride, self.fill)
 
     def region_deltas(self, face: AlignedFace | np.ndarray, regions: FaceRegions | None = None) -> dict[str, float]:
         """Region name -> change of the expected age, in years, when the region is hidden (one forward)."""
         regions = regions or self.regions(face)
         with self._lock:
-            return region_occlusion(self.occluding_model, self.input(_chip(face)), regions.resized(self.input_size),
+            return region_occlusion(self.readout_model, self.input(_chip(face)), regions.resized(self.input_size),
                                     regions.names, self.fill)
 
     def explain(self, face: AlignedFace | np.ndarray, method: str = "gradcam", target: str | Target = "expected",
@@ -225,19 +226,19 @@ class Explainer:
             t = time.perf_counter()
             age = float(readout(self.model, x)[0][0])
             parsed = parse_target(target, self.support, age)
-            cam_input = compute_cam(self.model, x, parsed, method)[0]  # (S, S) at the network's input
+            cam_input = compute_cam(self.model, x, parsed, method, self._bf16_readout)[0]  # (S, S) at the input
             times["cam"] = _lap(t)
             if faithfulness:
                 t = time.perf_counter()
-                check = face_faithfulness(self.occluding_model, x, cam_input, parsed, self.fill)
+                check = face_faithfulness(self.readout_model, x, cam_input, parsed, self.fill)
                 times["faithfulness"] = _lap(t)
             t = time.perf_counter()
-            deltas = region_occlusion(self.occluding_model, x, regions.resized(self.input_size), regions.names,
+            deltas = region_occlusion(self.readout_model, x, regions.resized(self.input_size), regions.names,
                                       self.fill)
             times["region_occlusion"] = _lap(t)
             if sliding:
                 t = time.perf_counter()
-                occ = sliding_window_occlusion(self.occluding_model, x, self.patch, self.stride, self.fill)
+                occ = sliding_window_occlusion(self.readout_model, x, self.patch, self.stride, self.fill)
                 times["sliding_window"] = _lap(t)
         result = Explanation(method=method, target=repr(parsed) if not isinstance(target, str) else target.strip(),
                              age=age, chip=chip, cam=_to_chip(cam_input, size), regions=deltas,
@@ -250,9 +251,14 @@ class Explainer:
         return result
 
     @property
-    def occlusion_precision(self) -> str:
-        """``bf16`` or ``float32``: the precision occlusion and the faithfulness check run in."""
-        return "float32" if self.occluding_model is self.model else "bf16"
+    def readout_precision(self) -> str:
+        """``bf16`` or ``float32``: the precision of the forward-only read-outs (occlusion, the faithfulness check,
+        Score-CAM's scoring)."""
+        return "bf16" if self._bf16_readout else "float32"
+
+    @property
+    def _bf16_readout(self) -> bool:
+        return self.readout_model is not self.model
 
     def _occlusion_settings(self, occ: OcclusionMaps | None) -> dict[str, Any]:
         """How the face was occluded: the sliding window's side and step (network-input pixels; None when not
@@ -260,7 +266,7 @@ class Explainer:
         name = fill_name(self.fill)
         return {"input_px": self.input_size, "patch_px": None if occ is None else occ.patch,
                 "stride_px": None if occ is None else occ.stride, "fill": name,
-                "fill_description": FILLS.get(name, "a flat colour"), "precision": self.occlusion_precision}
+                "fill_description": FILLS.get(name, "a flat colour"), "precision": self.readout_precision}
 
 
 def age_change_scale(values: np.ndarray) -> render.ColourScale:
