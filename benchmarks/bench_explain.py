@@ -2,10 +2,11 @@
 
 Goals (the default network at its shipped input size, 2 CPU threads): Grad-CAM <= 60 ms per face, region occlusion
 (all regions, one batch) <= 150 ms, sliding-window map <= 1.5 s. The forward-only read-outs (occlusion, the
-faithfulness check, Score-CAM's scoring) run as the explainer runs them: in bf16 where bf16 is native, else in float32
-(the table's first line says which). Speed does not depend on what the weights learned, so with ``--untrained`` (or
-without any weights) an untrained TinyAgeNet at ``--input-size`` is timed. The face is Grace Hopper's portrait
-bundled with matplotlib, detected and aligned once; detection is not timed.
+faithfulness check, Score-CAM's scoring) run as the explainer runs them: in bf16 where bf16 is native, else in float32,
+occlusion and the faithfulness check on the predictor's onnxruntime session (the table's first line says which); the
+predictor's backend is the app's (``--backend auto``). Speed does not depend on what the weights learned, so with
+``--untrained`` (or without any weights) an untrained TinyAgeNet at ``--input-size`` is timed. The face is Grace
+Hopper's portrait bundled with matplotlib, detected and aligned once; detection is not timed.
 
 Each figure is the median and the minimum wall time over ``--repeat`` calls after two warm-up calls, and the median
 process CPU time. The load average is printed with the figures: other work on the machine slows everything; the
@@ -15,6 +16,7 @@ Usage:
     python benchmarks/bench_explain.py                       # the shipped weights, or an untrained TinyAgeNet at 96
     python benchmarks/bench_explain.py --untrained --input-size 128
     python benchmarks/bench_explain.py --weights W.safetensors --threads 2 --repeat 20 --json
+    python benchmarks/bench_explain.py --no-bf16              # read-outs in float32, as on a CPU without native bf16
 """
 from __future__ import annotations
 
@@ -72,14 +74,15 @@ def untrained_weights(input_size: int, folder: Path) -> Path:
     return save_weights(model, folder / "untrained_tiny.safetensors", Preprocess(input_size=input_size), "dldl_v2")
 
 
-def time_explanations(predictor: Predictor, methods: list[str], repeat: int) -> tuple[dict, object, str]:
-    """Median, min and CPU milliseconds of every explanation step on Grace Hopper's face; the sliding window; the
-    precision occlusion and the faithfulness check ran in."""
+def time_explanations(predictor: Predictor, methods: list[str], repeat: int, bf16: bool | None = None
+                      ) -> tuple[dict, object, str]:
+    """Median, min and CPU milliseconds of every explanation step on Grace Hopper's face; the sliding window; how the
+    read-outs ran (``bf16`` or ``float32``, and on what)."""
     from matplotlib import cbook
 
     rgb = load_rgb(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     face = predictor.predict_rgb(rgb)[0]
-    explainer = Explainer(predictor)
+    explainer = Explainer(predictor, bf16=bf16)
     regions = explainer.regions(face)
     figures: dict[str, dict[str, float]] = {}
     for method in methods:
@@ -98,12 +101,12 @@ def time_explanations(predictor: Predictor, methods: list[str], repeat: int) -> 
     figures["explain, no sliding window, no faithfulness"] = timed(
         lambda: explainer.explain(face, "gradcam", image=rgb, sliding=False, faithfulness=False), repeat)
     figures["explain, all"] = timed(lambda: explainer.explain(face, "gradcam", image=rgb), max(3, repeat // 3))
-    return figures, explainer.occlusion(face), explainer.readout_precision
+    return figures, explainer.occlusion(face), f"{explainer.readout_precision} on {explainer.readout_backend}"
 
 
 def print_table(result: dict) -> None:
-    print(f"{result['weights']}, input {result['input_size']} px, {result['threads']} threads, read-outs (occlusion, "
-          f"faithfulness, Score-CAM's scoring) in {result['readout_precision']}, load average {result['load_average']}")
+    print(f"{result['weights']}, input {result['input_size']} px, {result['threads']} threads, forward-only read-outs "
+          f"in {result['readouts']}, load average {result['load_average']}")
     for name, f in result["figures"].items():
         goal = GOALS_MS.get(name)
         verdict = "" if goal is None else f"  goal <= {goal:.0f} ms: {'met' if f['median_ms'] <= goal else 'MISSED'}"
@@ -119,6 +122,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--repeat", type=int, default=10, help="timed calls per figure")
     parser.add_argument("--methods", default=",".join(CAM_METHODS), help="CAM methods to time")
+    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
+                        help="the predictor's backend; auto, as in the app: onnxruntime on the CPU where installed")
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="read-outs in float32 even where bf16 is native (as on a CPU without it)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -126,12 +133,13 @@ def main() -> int:
         str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.is_file() else None)
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(chosen) if chosen else untrained_weights(args.input_size, Path(tmp))
-        with Predictor(weights, device="cpu") as predictor:
-            figures, windows, precision = time_explanations(predictor, args.methods.split(","), args.repeat)
+        with Predictor(weights, device="cpu", backend=args.backend) as predictor:
+            figures, windows, precision = time_explanations(predictor, args.methods.split(","), args.repeat,
+                                                            False if args.no_bf16 else None)
     result = {
         "weights": chosen or f"untrained TinyAgeNet at {args.input_size} px",
         "input_size": predictor.preprocess.input_size, "threads": args.threads, "repeat": args.repeat,
-        "sliding_window": {"patch": windows.patch, "stride": windows.stride}, "readout_precision": precision,
+        "sliding_window": {"patch": windows.patch, "stride": windows.stride}, "readouts": precision,
         "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
         "load_average": [round(v, 2) for v in os.getloadavg()], "torch": torch.__version__,
         "figures": {k: {m: round(v, 1) for m, v in f.items()} for k, f in figures.items()},

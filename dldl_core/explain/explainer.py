@@ -5,8 +5,9 @@ CAM layer's parameters need gradients: the predictor's network never carries hoo
 pass stops at that layer, and a lock serialises requests, so one explainer can be shared between the app's sessions
 and threads. The forward-only read-outs (occlusion, the faithfulness check, Score-CAM's scoring of masked copies) run
 that copy in bf16 where bf16 is native (``readout_network``): about twice as fast on such a CPU, and on 20 val faces
-the changes of age moved by 0.03 years on average, 0.25 at most (``benchmarks/bf16_readout.py``). The gradient CAMs
-and the estimate stay in float32.
+the changes of age moved by 0.03 years on average, 0.25 at most (``benchmarks/bf16_readout.py``). Elsewhere they run
+in float32, occlusion and the faithfulness check on the predictor's onnxruntime session when it has one. The gradient
+CAMs and the estimate stay in float32 on torch.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from dldl_core.explain import render
 from dldl_core.explain.cam import compute_cam, method_name, target_layer
 from dldl_core.explain.faithfulness import face_faithfulness
 from dldl_core.explain.fills import Fill, fill_name
-from dldl_core.explain.forward import inference_copy, normalized_input, readout, readout_network
+from dldl_core.explain.forward import Bf16Forward, inference_copy, normalized_input, readout, readout_network
 from dldl_core.explain.methods import DEFAULT_FILL, FILLS, ignores_target
 from dldl_core.explain.occlusion import OcclusionMaps, region_occlusion, sliding_window_occlusion
 from dldl_core.explain.regions import FaceRegions, face_regions, keypoints_to_chip
@@ -112,13 +113,15 @@ class Explainer:
             fill: what replaces a hidden part of the face (``dldl_core.explain.fills``): a blur of the face by
                 default, which stays nearer to real faces than a flat colour.
             bf16: run the forward-only read-outs (occlusion, the faithfulness check, Score-CAM's scoring) in bf16;
-                None: where bf16 is native (a CPU with AVX512-BF16 or AMX, or CUDA), float32 elsewhere.
+                None: where bf16 is native (a CPU with AVX512-BF16 or AMX, or CUDA). In float32 they run on the
+                predictor's onnxruntime session when it has one, else on torch.
         """
         self.predictor = predictor
         self.preprocess = predictor.preprocess
         self.model = inference_copy(predictor.model)
         target_layer(self.model).requires_grad_(True)  # gradients start (and the backward pass ends) there
-        self.readout_model = readout_network(self.model, bf16)  # forwards only: occlusion, faithfulness
+        # forwards only (occlusion, faithfulness, Score-CAM's scoring): bf16, or the predictor's onnxruntime, or torch
+        self.readout_model = readout_network(self.model, bf16, getattr(predictor, "network", None))
         self.device = next(self.model.parameters()).device
         self.support = self.model.support.detach().float().cpu()
         self.patch, self.stride = patch, stride
@@ -257,16 +260,22 @@ class Explainer:
         return "bf16" if self._bf16_readout else "float32"
 
     @property
+    def readout_backend(self) -> str:
+        """``onnxruntime`` or ``torch``: what runs the forward-only read-outs."""
+        return "onnxruntime" if self.readout_model is not self.model and not self._bf16_readout else "torch"
+
+    @property
     def _bf16_readout(self) -> bool:
-        return self.readout_model is not self.model
+        return isinstance(self.readout_model, Bf16Forward)
 
     def _occlusion_settings(self, occ: OcclusionMaps | None) -> dict[str, Any]:
         """How the face was occluded: the sliding window's side and step (network-input pixels; None when not
-        computed), the fill and the precision of the forwards."""
+        computed), the fill, and the precision and backend of the forwards."""
         name = fill_name(self.fill)
         return {"input_px": self.input_size, "patch_px": None if occ is None else occ.patch,
                 "stride_px": None if occ is None else occ.stride, "fill": name,
-                "fill_description": FILLS.get(name, "a flat colour"), "precision": self.readout_precision}
+                "fill_description": FILLS.get(name, "a flat colour"), "precision": self.readout_precision,
+                "backend": self.readout_backend}
 
 
 def age_change_scale(values: np.ndarray) -> render.ColourScale:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -46,12 +47,31 @@ class Bf16Forward(nn.Module):
             return self.model(x).float()
 
 
-def readout_network(model: nn.Module, bf16: bool | None = None) -> nn.Module:
+class BackendForward(nn.Module):
+    """A prediction backend (``dldl_core.pipeline.backends``, e.g. onnxruntime on the CPU) as a read-out network,
+    with the age ``support`` of the network it runs."""
+
+    def __init__(self, network: Callable[[torch.Tensor], torch.Tensor], support: torch.Tensor) -> None:
+        super().__init__()
+        self.network = network
+        self.support = support
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x).float()
+
+
+def readout_network(model: nn.Module, bf16: bool | None = None, backend: object | None = None) -> nn.Module:
     """The network the read-outs run: ``Bf16Forward(model)`` where bf16 is native (``bf16=None``: CUDA, or a CPU
-    with AVX512-BF16 or AMX; on others it is emulated and slower than float32), else ``model`` itself."""
+    with AVX512-BF16 or AMX; on others it is emulated and slower than float32); else, in float32, the predictor's
+    onnxruntime ``backend`` when it has one (faster than torch float32 for these batches on the CPU,
+    docs/explain.md), else ``model`` itself."""
     if bf16 is None:
         bf16 = bf16_is_fast(next(model.parameters()).device)
-    return Bf16Forward(model) if bf16 else model
+    if bf16:
+        return Bf16Forward(model)
+    if getattr(backend, "name", None) == "onnxruntime":
+        return BackendForward(backend, model.support)
+    return model
 
 
 @torch.inference_mode()

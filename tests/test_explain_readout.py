@@ -1,4 +1,5 @@
-"""Occlusion in bf16: only where it is native, only the network's layers in bf16, close to float32 on a real face."""
+"""The explainer's forward-only read-outs: bf16 only where it is native, only the network's layers in bf16, close to
+float32 on a real face; in float32, the predictor's onnxruntime session where it has one."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from dldl_core.data.images import load_rgb
-from dldl_core.explain.forward import Bf16Forward, readout, readout_network
+from dldl_core.explain.forward import BackendForward, Bf16Forward, readout, readout_network
 from dldl_core.explain.occlusion import region_occlusion
 from dldl_core.pipeline.inference import bf16_is_fast
 
@@ -30,6 +31,7 @@ def test_bf16_is_used_only_where_asked_or_native(shipped):
     assert isinstance(wrapped, Bf16Forward) and wrapped.support is model.support
     automatic = readout_network(model)
     assert isinstance(automatic, Bf16Forward) == bf16_is_fast(torch.device("cpu"))
+    assert readout_network(model, bf16=False, backend=shipped[0].network) is model  # a torch predictor: torch
 
 
 def test_bf16_read_out_keeps_the_expectation_in_float32_and_the_ages_close(shipped):
@@ -83,3 +85,21 @@ def test_scorecam_scored_in_bf16_draws_the_float32_map(grace_hopper_path):
     assert not np.array_equal(exact, fast)  # the copies were scored in bf16 ...
     assert np.corrcoef(exact.ravel(), fast.ravel())[0, 1] > 0.99  # ... and the map is still the float32 one
     assert np.abs(exact - fast).max() < 0.05
+
+
+def test_float32_read_outs_run_on_the_predictors_onnxruntime_session(shipped):
+    from dldl_core.explain.explainer import Explainer
+    from dldl_core.pipeline.predictor import Predictor
+
+    _, exact, face = shipped
+    with Predictor(device="cpu", backend="onnxruntime") as predictor:
+        explainer = Explainer(predictor, bf16=False)
+        assert isinstance(explainer.readout_model, BackendForward)
+        assert (explainer.readout_precision, explainer.readout_backend) == ("float32", "onnxruntime")
+        assert Explainer(predictor, bf16=True).readout_backend == "torch"  # bf16 runs on torch
+        ort = explainer.region_deltas(face)
+        result = explainer.explain(face, sliding=False, faithfulness=False)
+    torch_deltas = exact.region_deltas(face)
+    assert exact.readout_backend == "torch"
+    assert max(abs(ort[k] - torch_deltas[k]) for k in ort) < 1e-3  # the same function, as the parity check says
+    assert result.occlusion_settings["backend"] == "onnxruntime"
