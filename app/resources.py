@@ -119,7 +119,7 @@ def get_predictor() -> Predictor | None:
                  "scripts/train_default_weights.sh.")
         return None
     if (slot := st.session_state.get(DEVICE_SLOT)) is not None:
-        slot.markdown(f"**Device:** {device_label(predictor.device)}")  # as soon as the network is there
+        show_device(slot, predictor.device)  # as soon as the network is there
     return predictor
 
 
@@ -154,11 +154,13 @@ def sidebar():
     return device_line
 
 
-def show_device(slot) -> None:
-    """Write the device the network runs on into the sidebar's ``slot`` (imports torch)."""
-    from dldl_core.pipeline.inference import pick_device
+def show_device(slot, device=None) -> None:
+    """Write ``device`` (default: the one the network would run on; imports torch) into the sidebar's ``slot``."""
+    if device is None:
+        from dldl_core.pipeline.inference import pick_device
 
-    slot.markdown(f"**Device:** {device_label(pick_device('auto'))}")
+        device = pick_device("auto")
+    slot.markdown(f"**Device:** {device_label(device)}")
 
 
 def real_server() -> bool:

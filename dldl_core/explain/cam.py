@@ -12,24 +12,18 @@ from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, Layer
 from pytorch_grad_cam.base_cam import BaseCAM
 from torch import nn
 
+from dldl_core.explain.forward import Bf16Forward
 from dldl_core.explain.targets import Target
 from dldl_core.models.networks import CAM_TARGET_LAYER
 
 
 class BatchedScoreCAM(ScoreCAM):
     """ScoreCAM that scores the masked copies of a face in batches of ``batch_size`` with one target call per
-    batch (the package's version calls the target once per copy and prints a progress bar); with ``bf16`` the
-    copies' forwards run under bf16 autocast and the targets read their float32 output."""
+    batch (the package's version calls the target once per copy and prints a progress bar); the copies run through
+    ``score_network`` (the network itself, or ``Bf16Forward`` of it: forwards only, no gradients)."""
 
     batch_size = 128
-    bf16 = False
-
-    def score_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The network's float32 output for masked copies (its layers in bf16 when ``bf16``)."""
-        if not self.bf16:
-            return self.model(x)
-        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
-            return self.model(x).float()
+    score_network: nn.Module | None = None  # None: self.model
 
     def get_cam_weights(self, input_tensor: torch.Tensor, target_layer: nn.Module, targets: list[Target],
                         activations: np.ndarray, grads: np.ndarray | None) -> np.ndarray:
@@ -41,7 +35,8 @@ class BatchedScoreCAM(ScoreCAM):
             up = (up - lo) / (hi - lo + 1e-8)
             scores = []
             for target, image, masks in zip(targets, input_tensor, up):
-                chunks = [target(self.score_forward(image.unsqueeze(0) * masks[i:i + self.batch_size, None]))
+                network = self.score_network or self.model
+                chunks = [target(network(image.unsqueeze(0) * masks[i:i + self.batch_size, None]))
                           for i in range(0, masks.shape[0], self.batch_size)]
                 scores.append(torch.cat(chunks).float())
             return torch.softmax(torch.stack(scores), dim=-1).cpu().numpy()  # (B, C)
@@ -91,7 +86,7 @@ def compute_cam(model: nn.Module, x: torch.Tensor, targets: Target | list[Target
         raise ValueError(f"{len(targets)} targets for a batch of {x.shape[0]}")
     maps = None
     with torch.enable_grad(), cls(model=model, target_layers=[target_layer(model)]) as cam:
-        cam.bf16 = bf16
+        cam.score_network = Bf16Forward(model) if bf16 else None  # read only by BatchedScoreCAM
         maps = cam(input_tensor=x, targets=targets)
         cam.outputs = None  # drop the graph of the last forward now rather than at garbage collection
     if maps is None:  # the package's __exit__ swallows an IndexError after printing it

@@ -24,7 +24,14 @@ from dldl_core.explain import render
 from dldl_core.explain.cam import compute_cam, method_name, target_layer
 from dldl_core.explain.faithfulness import face_faithfulness
 from dldl_core.explain.fills import Fill, fill_name
-from dldl_core.explain.forward import Bf16Forward, inference_copy, normalized_input, readout, readout_network
+from dldl_core.explain.forward import (
+    BackendForward,
+    Bf16Forward,
+    inference_copy,
+    normalized_input,
+    readout,
+    readout_network,
+)
 from dldl_core.explain.methods import DEFAULT_FILL, FILLS, ignores_target
 from dldl_core.explain.occlusion import OcclusionMaps, region_occlusion, sliding_window_occlusion
 from dldl_core.explain.regions import FaceRegions, face_regions, keypoints_to_chip
@@ -262,7 +269,7 @@ class Explainer:
     @property
     def readout_backend(self) -> str:
         """``onnxruntime`` or ``torch``: what runs the forward-only read-outs."""
-        return "onnxruntime" if self.readout_model is not self.model and not self._bf16_readout else "torch"
+        return "onnxruntime" if isinstance(self.readout_model, BackendForward) else "torch"
 
     @property
     def _bf16_readout(self) -> bool:

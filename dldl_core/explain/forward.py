@@ -11,7 +11,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from dldl_core.maths import labels
 from dldl_core.models.preprocess import Preprocess
-from dldl_core.pipeline.inference import bf16_is_fast
+from dldl_core.pipeline.inference import autocast_for, bf16_is_fast
 
 
 def inference_copy(model: nn.Module) -> nn.Module:
@@ -43,7 +43,7 @@ class Bf16Forward(nn.Module):
         return self.model.support
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+        with autocast_for(x.device, enabled=True):
             return self.model(x).float()
 
 
