@@ -11,15 +11,15 @@
 #      wild_light augmentation (the paper's rotation, lighter jitter and grayscale, and at 10-20 % rates each a
 #      perspective warp, directional light, colour casts, pasted occluders, blur, low resolution and JPEG:
 #      dldl_core/data/augment.py), keeping the last epoch (chosen on benchmarks/wild_proxy.py);
-#   5. ThinAgeNet only, the shipped default: from stage 4's weights at 128x128 (progressive resizing), 14 epochs,
-#      batch 64, lr 3e-4 (cosine, 1 warm-up epoch), EMA 0.998, wild_light.
+#   5. ThinAgeNet only: from stage 4's weights at 128x128 (progressive resizing), 14 epochs, batch 64, lr 3e-4
+#      (cosine, 1 warm-up epoch), EMA 0.998, wild_light;
+#   6. ThinAgeNet only, the shipped default: from stage 5's weights, a second low-learning-rate cycle at 128x128,
+#      6 epochs, batch 64, lr 1e-4 (cosine, 1 warm-up epoch), EMA 0.998, wild_light.
 #   Tried and not shipped (see the model card): `thin128` (stage 3's weights, 6 epochs of the `wild` augmentation,
 #   then `wild_light`, at 128x128) and `thin128_resample` (stage 5 with wild_resample, val 5.035).
 #   `thin128_from_stage4` runs stage 5 alone; for it and thin128_resample, INIT=<64 px stage-4 weights> starts from
 #   those without rerunning stages 1-4.
-#   `thin128_restart` (a candidate stage 6, measured better than stage 5 but not yet shipped with its figures): from
-#   INIT (default: the shipped stage-5 weights), 6 more epochs at 128x128, lr 1e-4 (cosine, 1 warm-up epoch), EMA
-#   0.998, wild_light; val chip MAE 4.833 against 4.888, paired -0.055 [95 %: -0.088, -0.024] (compare_weights.py).
+#   `thin128_restart` runs stage 6 alone, from INIT (a stage-5 network; default: this folder's stage 5).
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart]
 #   (default: all)
@@ -57,6 +57,11 @@ thin_stage5() {  # init weights: ThinAgeNet from its 64 px stage 4 to 128x128
     --ema 0.998 --augment wild_light --init "$1"
 }
 
+thin_stage6() {  # init weights: a second, low-learning-rate cycle of ThinAgeNet at 128x128 from its stage 5
+  train_stage thin thin_128_restart --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 1e-4 \
+    --ema 0.998 --augment wild_light --init "$1"
+}
+
 ship() {  # arch, runs in order: the last one's weights, every stage's log (stage k's lines marked "stage": k)
   local arch=$1; shift
   local last=${*: -1} log="weights/${arch}_age_net.train_log.jsonl" stage=1
@@ -79,7 +84,8 @@ if [[ $WHICH == thin || $WHICH == all ]]; then
   train_stage thin thin_64_wild_light --epochs 10 --warmup-epochs 1 --lr 2e-4 --ema 0.998 --augment wild_light \
     --keep last --init "$RUNS/thin_64_ft2.safetensors"
   thin_stage5 "$RUNS/thin_64_wild_light.safetensors"
-  ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light thin_128_long
+  thin_stage6 "$RUNS/thin_128_long.safetensors"
+  ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light thin_128_long thin_128_restart
   $PYTHON scripts/pin_weights.py  # the ONNX graph and the sha256 pins of the new weights
 fi
 if [[ $WHICH == thin128 ]]; then  # tried, not shipped: see the model card
@@ -95,9 +101,8 @@ if [[ $WHICH == thin128_resample ]]; then  # stage 4 (the shipped 64 px weights)
   train_stage thin thin_128_resample --input-size 128 --batch-size 64 --epochs 12 --warmup-epochs 1 --lr 3e-4 \
     --ema 0.998 --augment wild_resample --init "${INIT:-$RUNS/thin_64_wild_light.safetensors}"
 fi
-if [[ $WHICH == thin128_restart ]]; then  # stage 6 candidate: the shipped 128 px weights, a second low-lr cycle
-  train_stage thin thin_128_restart --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 1e-4 \
-    --ema 0.998 --augment wild_light --init "${INIT:-weights/thin_age_net.safetensors}"
+if [[ $WHICH == thin128_restart ]]; then  # stage 6 alone, from INIT or this folder's stage 5
+  thin_stage6 "${INIT:-$RUNS/thin_128_long.safetensors}"
 fi
 if [[ $WHICH == tiny || $WHICH == all ]]; then
   train_stage tiny tiny_64 --epochs 20 --lr 1e-3
