@@ -67,10 +67,12 @@ def test_features_are_computed_once_then_read_from_the_cache(photo_folder, rando
 
 @pytest.mark.slow
 def test_a_head_on_the_shipped_networks_features_of_real_faces(utkface, tmp_path):
-    """80 UTKFace chips through the shipped network: a DLDL-v2 head on its features beats the median by far."""
+    """160 UTKFace chips through the shipped network: a DLDL-v2 head on its features beats the median by far. (With
+    80 chips, 60 to train on, the head's MAE on 20 faces was too noisy: 0.61 of the median's for the current
+    default, more accurate than the one before it, which passed.)"""
     weights = load_weights("thin")
-    features = load_features(weights, utkface / "images", utkface / "manifest.csv", limit=80, cache_dir=tmp_path)
-    assert features.features.shape == (80, 256) and int(features.val.sum()) == 20
+    features = load_features(weights, utkface / "images", utkface / "manifest.csv", limit=160, cache_dir=tmp_path)
+    assert features.features.shape == (160, 256) and int(features.val.sum()) == 40
     comparison = HeadComparison(features, weights.model.support, HeadConfig(steps=150, seeds=(0,)))
     comparison.train()
     summary = summarise(comparison)
