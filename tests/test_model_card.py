@@ -84,7 +84,7 @@ def test_training_stages_of_a_log():
     assert training_stages([{"epoch": 1}, {"epoch": 2}]) == []  # one stage: nothing to mark
 
 
-def test_the_shipped_log_has_six_stages_the_last_two_at_128_px():
+def test_the_shipped_log_has_six_stages_the_last_at_128_px():
     from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar
 
     card = load_model_card(DEFAULT_WEIGHTS)

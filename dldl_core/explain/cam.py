@@ -33,9 +33,8 @@ class BatchedScoreCAM(ScoreCAM):
             lo = up.amin(dim=(2, 3), keepdim=True)
             hi = up.amax(dim=(2, 3), keepdim=True)
             up = (up - lo) / (hi - lo + 1e-8)
-            scores = []
+            scores, network = [], self.score_network or self.model
             for target, image, masks in zip(targets, input_tensor, up):
-                network = self.score_network or self.model
                 chunks = [target(network(image.unsqueeze(0) * masks[i:i + self.batch_size, None]))
                           for i in range(0, masks.shape[0], self.batch_size)]
                 scores.append(torch.cat(chunks).float())
