@@ -20,8 +20,10 @@
 #   `thin128_from_stage4` runs stage 5 alone; for it and thin128_resample, INIT=<64 px stage-4 weights> starts from
 #   those without rerunning stages 1-4.
 #   `thin128_restart` runs stage 6 alone, from INIT (a stage-5 network; default: this folder's stage 5).
+#   `thin128_cycle3` (tried) runs stage 6's recipe once more, from INIT (default: this folder's stage 6).
 #
-#   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart]
+#   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|
+#                                     thin128_cycle3]
 #   (default: all)
 #
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
@@ -37,8 +39,9 @@ DLDL=${DLDL:-dldl}
 PYTHON=${PYTHON:-python}
 WHICH=${1:-all}
 case "$WHICH" in
-  thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart) ;;
-  *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart]" >&2; exit 2 ;;
+  thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3) ;;
+  *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3]" >&2
+     exit 2 ;;
 esac
 
 train_stage() {  # arch, run name, options...: one stage, resumed from its checkpoint when there is one
@@ -57,8 +60,8 @@ thin_stage5() {  # init weights: ThinAgeNet from its 64 px stage 4 to 128x128
     --ema 0.998 --augment wild_light --init "$1"
 }
 
-thin_stage6() {  # init weights: a second, low-learning-rate cycle of ThinAgeNet at 128x128 from its stage 5
-  train_stage thin thin_128_restart --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 1e-4 \
+thin_stage6() {  # init weights[, run name]: a second, low-learning-rate cycle of ThinAgeNet at 128x128 from stage 5
+  train_stage thin "${2:-thin_128_restart}" --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 1e-4 \
     --ema 0.998 --augment wild_light --init "$1"
 }
 
@@ -103,6 +106,9 @@ if [[ $WHICH == thin128_resample ]]; then  # stage 4 (the shipped 64 px weights)
 fi
 if [[ $WHICH == thin128_restart ]]; then  # stage 6 alone, from INIT or this folder's stage 5
   thin_stage6 "${INIT:-$RUNS/thin_128_long.safetensors}"
+fi
+if [[ $WHICH == thin128_cycle3 ]]; then  # tried: stage 6's recipe again, from INIT or this folder's stage 6
+  thin_stage6 "${INIT:-$RUNS/thin_128_restart.safetensors}" thin_128_cycle3
 fi
 if [[ $WHICH == tiny || $WHICH == all ]]; then
   train_stage tiny tiny_64 --epochs 20 --lr 1e-3
