@@ -20,10 +20,11 @@
 #   `thin128_from_stage4` runs stage 5 alone; for it and thin128_resample, INIT=<64 px stage-4 weights> starts from
 #   those without rerunning stages 1-4.
 #   `thin128_restart` runs stage 6 alone, from INIT (a stage-5 network; default: this folder's stage 5).
-#   `thin128_cycle3` (tried) runs stage 6's recipe once more, from INIT (default: this folder's stage 6).
+#   `thin128_cycle3` (tried) runs stage 6's recipe once more, from INIT (default: this folder's stage 6);
+#   `thin128_night` (tried) the same with the `wild_night` augmentation (wild_light plus dim, grainy exposures).
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|
-#                                     thin128_cycle3]
+#                                     thin128_cycle3|thin128_night]
 #   (default: all)
 #
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
@@ -39,8 +40,8 @@ DLDL=${DLDL:-dldl}
 PYTHON=${PYTHON:-python}
 WHICH=${1:-all}
 case "$WHICH" in
-  thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3) ;;
-  *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3]" >&2
+  thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|thin128_night) ;;
+  *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|thin128_night]" >&2
      exit 2 ;;
 esac
 
@@ -60,9 +61,9 @@ thin_stage5() {  # init weights: ThinAgeNet from its 64 px stage 4 to 128x128
     --ema 0.998 --augment wild_light --init "$1"
 }
 
-thin_stage6() {  # init weights[, run name]: a second, low-learning-rate cycle of ThinAgeNet at 128x128 from stage 5
+thin_stage6() {  # init weights[, run name[, augmentation]]: a second, low-learning-rate cycle at 128x128 from stage 5
   train_stage thin "${2:-thin_128_restart}" --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 1e-4 \
-    --ema 0.998 --augment wild_light --init "$1"
+    --ema 0.998 --augment "${3:-wild_light}" --init "$1"
 }
 
 ship() {  # arch, runs in order: the last one's weights, every stage's log (stage k's lines marked "stage": k)
@@ -109,6 +110,9 @@ if [[ $WHICH == thin128_restart ]]; then  # stage 6 alone, from INIT or this fol
 fi
 if [[ $WHICH == thin128_cycle3 ]]; then  # tried: stage 6's recipe again, from INIT or this folder's stage 6
   thin_stage6 "${INIT:-$RUNS/thin_128_restart.safetensors}" thin_128_cycle3
+fi
+if [[ $WHICH == thin128_night ]]; then  # tried: stage 6's recipe with wild_night, from INIT or this folder's stage 6
+  thin_stage6 "${INIT:-$RUNS/thin_128_restart.safetensors}" thin_128_night wild_night
 fi
 if [[ $WHICH == tiny || $WHICH == all ]]; then
   train_stage tiny tiny_64 --epochs 20 --lr 1e-3

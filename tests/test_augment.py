@@ -44,7 +44,7 @@ def test_light_preset_halves_the_paper_recipe_and_unknown_names_are_refused():
     assert paper == AugmentConfig()
     assert light.rotation == paper.rotation / 2 and light.brightness == paper.brightness / 2
     assert light.flip == paper.flip  # mirroring a face never changes its age
-    with pytest.raises(ValueError, match="paper, light, wild, wild_light, wild_resample"):
+    with pytest.raises(ValueError, match="paper, light, wild, wild_light, wild_night, wild_resample"):
         augment_preset("strong")
 
 
@@ -109,6 +109,20 @@ def test_camera_degradations_change_the_face_but_keep_its_mean():
         assert not torch.allclose(out, x, atol=1e-3) and abs(float(out.mean() - x.mean())) < 0.02, config
         if config.jpeg == 0:  # blur and low resolution lose detail (JPEG adds block edges instead)
             assert detail(out) < detail(x), config
+
+
+def test_low_light_darkens_faces_and_adds_grain_that_a_plain_darkening_has_not():
+    from dldl_core.data.augment import augment_preset
+
+    x = _face_batch().repeat(4, 1, 1, 1)  # 32 faces: both halves (kept dim, pulled back up) are drawn
+    out = augment_batch(x, _off(low_light=1.0), torch.Generator().manual_seed(0))
+    detail = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().mean((1, 2, 3))  # noqa: E731
+    brightness = out.mean((1, 2, 3))
+    assert (brightness < x.mean((1, 2, 3))).all()  # less light, never more
+    dimmed_only = x * (brightness / x.mean((1, 2, 3))).reshape(-1, 1, 1, 1)  # the same darkening without grain
+    assert (detail(out) > detail(dimmed_only)).all()
+    night, settling = augment_preset("wild_night"), augment_preset("wild_light")
+    assert night.low_light > 0 == settling.low_light and night.jpeg == settling.jpeg
 
 
 def test_low_resolution_range_sets_how_much_detail_a_resize_loses():

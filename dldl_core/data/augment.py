@@ -38,6 +38,7 @@ class AugmentConfig:
     low_resolution: float = 0.0  # probability of a down-and-up resize (to a fraction of the size in the range below)
     low_resolution_range: tuple[float, float] = (0.25, 0.6)  # the fraction of the size that resize goes down to
     jpeg: float = 0.0  # probability of JPEG compression at quality 15-60
+    low_light: float = 0.0  # probability of a dim, grainy exposure (see _low_light)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,7 +48,9 @@ def augment_preset(name: str) -> AugmentConfig:
     """``paper``: the DLDL-v2 recipe; ``light``: half its rotation, shift, rescale, jitter and grayscale rate, for
     small networks that underfit under the full recipe; ``wild``: the paper's recipe with stronger roll and every
     operation of real photos; ``wild_light``: the paper's rotation with lighter jitter and grayscale, and about half
-    of wild's rates of the real-photo operations (a last, settling stage after ``wild``); ``wild_resample``:
+    of wild's rates of the real-photo operations (a last, settling stage after ``wild``); ``wild_night``:
+    ``wild_light`` plus dim, grainy exposures on 15 % of the faces (a network that read sensor grain as wrinkled skin
+    put the faces of a dim real group photo at 45-65: benchmarks/real_group_photo.py); ``wild_resample``:
     ``wild_light`` with wider rescale and shift (the product's own alignment differs from the chips' by a few per
     cent) and frequent mild down-and-up resizing, to test whether resampling on the way from a photo costs a 128 px
     network accuracy (it did not help: see the model card)."""
@@ -63,13 +66,15 @@ def augment_preset(name: str) -> AugmentConfig:
         return AugmentConfig(grayscale=0.25, rotation=15.0, scale=(0.9, 1.1), shift=0.05, brightness=0.3,
                              contrast=0.3, saturation=0.3, perspective=0.15, light=0.2, colour_cast=0.1,
                              occlusion=0.1, blur=0.1, low_resolution=0.1, jpeg=0.1)
+    if name == "wild_night":
+        return replace(augment_preset("wild_light"), low_light=0.15)
     if name == "wild_resample":
         return replace(augment_preset("wild_light"), scale=(0.85, 1.15), shift=0.08, blur=0.15, low_resolution=0.35,
                        low_resolution_range=(0.3, 0.8), jpeg=0.15)
     raise ValueError(f"unknown augmentation preset {name!r}: choose one of {', '.join(AUGMENT_PRESETS)}")
 
 
-AUGMENT_PRESETS = ("paper", "light", "wild", "wild_light", "wild_resample")
+AUGMENT_PRESETS = ("paper", "light", "wild", "wild_light", "wild_night", "wild_resample")
 
 
 def _uniform(n: int, lo: float, hi: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -109,6 +114,8 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig = AugmentConfig(),
     x = gray + (x - gray) * jitter(config.saturation)
     to_gray = (torch.rand(b, generator=generator, device=dev) < config.grayscale).reshape(b, 1, 1, 1)
     x = torch.where(to_gray, TF.rgb_to_grayscale(x.clamp(0, 1)).expand_as(x), x).clamp(0, 1)
+    if config.low_light > 0:
+        x = _low_light(x, config.low_light, generator)
     return _camera(x, config, generator)
 
 
@@ -137,6 +144,29 @@ def _directional_light(x: torch.Tensor, p: float, generator: torch.Generator | N
     gamma = torch.exp(_uniform(b, -0.5, 0.5, generator, dev)).reshape(b, 1, 1, 1)
     lit = (x * gain).clamp(0, 1) ** gamma
     return torch.where(_chosen(b, p, generator, dev), lit, x)
+
+
+def _low_light(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
+    """A dim scene on a small sensor: the light cut to 0.25-0.6 with a gamma of 1.0-1.3, grain (luminance noise of
+    std 0.01-0.04, chroma noise of half that, both blurred by one sigma of 0-1.2 px per batch, as demosaicing and
+    resampling correlate it), and on half of them the exposure pulled back up by a random share of the lost light,
+    as a phone's auto-exposure does, which amplifies the grain with the face."""
+    b, _, h, w = x.shape
+    dev = x.device
+    gain = _uniform(b, 0.25, 0.6, generator, dev).reshape(b, 1, 1, 1)
+    gamma = _uniform(b, 1.0, 1.3, generator, dev).reshape(b, 1, 1, 1)
+    std = _uniform(b, 0.01, 0.04, generator, dev).reshape(b, 1, 1, 1)
+    noise = (torch.randn(b, 1, h, w, generator=generator, device=dev)
+             + 0.5 * torch.randn(b, 3, h, w, generator=generator, device=dev))
+    sigma = float(_uniform(1, 0.0, 1.2, generator, dev))
+    if sigma > 0.3:
+        kernel = 2 * math.ceil(3 * sigma) + 1
+        noise = TF.gaussian_blur(noise, [kernel, kernel], [sigma])
+        noise = noise / noise.std((1, 2, 3), keepdim=True).clamp_min(1e-6)  # blurring must not weaken the grain
+    dark = (x * gain).clamp(0, 1) ** gamma + std * noise
+    recovered = 1 + _uniform(b, 0, 1, generator, dev).reshape(b, 1, 1, 1) * (1 / gain - 1)
+    dark = torch.where(_chosen(b, 0.5, generator, dev), dark * recovered, dark)
+    return torch.where(_chosen(b, p, generator, dev), dark.clamp(0, 1), x)
 
 
 def _occlude(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:

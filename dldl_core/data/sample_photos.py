@@ -1,7 +1,10 @@
-"""Benchmark inputs: real face photos that ship with pip packages (nothing is downloaded) and webcam-like frames."""
+"""Benchmark inputs: real face photos that ship with pip packages (nothing is downloaded at run time) and webcam-like
+frames."""
 from __future__ import annotations
 
 import io
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -23,6 +26,29 @@ def photo_files() -> dict[str, bytes]:
     Image.fromarray(data.astronaut()).save(buffer, format="JPEG", quality=90)
     files["astronaut"] = buffer.getvalue()
     return files
+
+
+# The real group photo: t1.jpg of the insightface 2.1 wheel (1280x886), put in the environment by
+# scripts/fetch_group_photo.py (run by scripts/setup.sh --dev); its copyright belongs to its owners, so it is used,
+# never committed or shown. A promotional still of a TV cast: six adults around a card table, smiling, heads tilted,
+# turned and bowed, under warm directional light.
+GROUP_PHOTO_SHA256 = "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489"
+# Each face's nose tip (x, y) in pixels, placed by eye, left to right.
+GROUP_PHOTO_NOSES = ((112, 340), (322, 218), (520, 350), (803, 418), (962, 142), (1180, 338))
+# The cast were born 1963-1969 and the show began in 1994; the still is from its early seasons (1995-1999 by the
+# cast's looks), so every face was 25-36 years old when it was taken. The exact date is not recorded.
+GROUP_PHOTO_AGES = (25.0, 36.0)
+
+
+def group_photo_target() -> Path:
+    """Where scripts/fetch_group_photo.py puts the group photo: inside the running Python environment."""
+    return Path(sys.prefix) / "share" / "dldl-photos" / "group_photo.jpg"
+
+
+def group_photo_path() -> Path | None:
+    """The installed group photo, or None where it has not been fetched (scripts/fetch_group_photo.py)."""
+    path = group_photo_target()
+    return path if path.is_file() else None
 
 
 def webcam_frames(portrait: np.ndarray, n: int = 60, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:
