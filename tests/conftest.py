@@ -53,6 +53,17 @@ def astronaut_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def group_photo_path() -> Path:
+    """A real group photo (six adults, 25-36) that `scripts/setup.sh --dev` installs from the insightface wheel."""
+    from dldl_core.data.sample_photos import group_photo_path as installed
+
+    path = installed()
+    if path is None:
+        pytest.skip("needs the real group photo: python scripts/fetch_group_photo.py (part of scripts/setup.sh --dev)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def random_weights(tmp_path_factory) -> Path:
     """An untrained TinyAgeNet at 64x64 saved in the shipped format (for pipeline tests, not accuracy)."""
     import torch

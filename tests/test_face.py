@@ -142,6 +142,17 @@ def test_a_large_photo_is_searched_in_tiles_without_finding_a_face_twice(detecto
     assert np.allclose(np.array(big[0].box) / 3, small[0].box, atol=8)
 
 
+def test_tiles_are_searched_in_large_images_and_in_mid_sized_ones_without_a_portrait_sized_face():
+    from dldl_core.pipeline.face import PORTRAIT_FACE, TILE_ALWAYS_SIDE, TILE_MIN_SIDE, searches_tiles
+
+    portrait = [(100.0, 100.0, 100.0 + PORTRAIT_FACE * 640, 300.0)]
+    small = [(100.0, 100.0, 150.0, 150.0)]
+    assert searches_tiles((480, 640), []) and searches_tiles((480, 640), small)
+    assert not searches_tiles((480, 640), portrait)  # a selfie is not searched for small faces
+    assert not searches_tiles((TILE_MIN_SIDE - 1, 300), [])  # too small for a tile to show more
+    assert searches_tiles((300, TILE_ALWAYS_SIDE), portrait)  # a large photo always is
+
+
 def test_native_stderr_is_silenced_only_inside_and_restored_after_concurrent_use(capfd):
     """Native writes to descriptor 2 inside the block are dropped, writes after it arrive; threads that enter and
     leave in overlapping order (the Live page and an upload at once) leave descriptor 2 pointing where it did."""

@@ -2,6 +2,7 @@
 frames."""
 from __future__ import annotations
 
+import hashlib
 import io
 import sys
 from pathlib import Path
@@ -46,9 +47,12 @@ def group_photo_target() -> Path:
 
 
 def group_photo_path() -> Path | None:
-    """The installed group photo, or None where it has not been fetched (scripts/fetch_group_photo.py)."""
+    """The installed group photo, or None where it has not been fetched (scripts/fetch_group_photo.py) or its bytes
+    are not the photo the project measured."""
     path = group_photo_target()
-    return path if path.is_file() else None
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != GROUP_PHOTO_SHA256:
+        return None
+    return path
 
 
 def webcam_frames(portrait: np.ndarray, n: int = 60, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:

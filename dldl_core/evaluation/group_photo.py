@@ -88,12 +88,19 @@ def webcam_size(rgb: np.ndarray, width: int = 640) -> tuple[np.ndarray, PointMap
     return small, lambda points: points * scale
 
 
-def low_light(rgb: np.ndarray, seed: int = 0) -> tuple[np.ndarray, PointMap]:
-    """A third of the light, a darker gamma and sensor grain, as `dldl_core.data.wild.low_light` at fixed values."""
-    noise = np.random.default_rng(seed)
+def low_light(rgb: np.ndarray, seed: int = 0, grain: bool = True) -> tuple[np.ndarray, PointMap]:
+    """A third of the light, a darker gamma and (with ``grain``) sensor grain, as `dldl_core.data.wild.low_light`
+    at fixed values."""
     dark = (rgb.astype(np.float32) / 255 * 0.3) ** 1.15 * 255
-    dark += noise.normal(0, 6, dark.shape[:2])[..., None] + noise.normal(0, 3, dark.shape)
+    if grain:
+        noise = np.random.default_rng(seed)
+        dark += noise.normal(0, 6, dark.shape[:2])[..., None] + noise.normal(0, 3, dark.shape)
     return np.clip(np.rint(dark), 0, 255).astype(np.uint8), _same
+
+
+def dim_light(rgb: np.ndarray) -> tuple[np.ndarray, PointMap]:
+    """``low_light`` without its grain: what the darkness alone does."""
+    return low_light(rgb, grain=False)
 
 
 def heavy_jpeg(rgb: np.ndarray, quality: int = 12) -> tuple[np.ndarray, PointMap]:
@@ -113,5 +120,5 @@ def tilted_camera(rgb: np.ndarray, degrees: float = 20.0) -> tuple[np.ndarray, P
 
 
 PHOTO_EFFECTS: dict[str, PhotoEffect] = {"as is": as_is, "webcam size (640 px wide)": webcam_size,
-                                         "low light": low_light, "JPEG quality 12": heavy_jpeg,
-                                         "camera tilted 20 degrees": tilted_camera}
+                                         "low light": low_light, "low light without grain": dim_light,
+                                         "JPEG quality 12": heavy_jpeg, "camera tilted 20 degrees": tilted_camera}

@@ -29,9 +29,15 @@ KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "le
 ALIGN_POINTS = 4  # eyes, nose, mouth: the ears are often hidden
 DETECTION_PAD = 0.25  # second try on an image padded by this fraction of its size, for faces that fill the frame
 # The detector sees the whole image at 128x128, where the faces of a group photo are a few pixels wide: an image
-# whose longer side is at least TILE_MIN_SIDE is also searched in TILE_GRID x TILE_GRID overlapping tiles, each half
-# the image's width and height (so every face smaller than a quarter of the image lies whole in one tile).
-TILE_MIN_SIDE = 1000
+# is also searched in TILE_GRID x TILE_GRID overlapping tiles, each half the image's width and height (so every face
+# smaller than a quarter of the image lies whole in one tile), when its longer side is at least TILE_ALWAYS_SIDE, or
+# at least TILE_MIN_SIDE and the whole image showed no face as wide as PORTRAIT_FACE of that side (a portrait, such
+# as scikit-image's 512 px astronaut with her 95 px face, is not searched again: the nine extra detector calls cost
+# about 20 ms). The six faces of a real group photo scaled to 640 px wide (55 px each) are found only in tiles:
+# benchmarks/real_group_photo.py.
+TILE_MIN_SIDE = 480
+TILE_ALWAYS_SIDE = 1000
+PORTRAIT_FACE = 0.15
 TILE_GRID = 3
 # Each candidate is looked at a second time, upright and centred: the image warped by its alignment so that the
 # chip fills the central CONFIRM_FACE pixels of a CONFIRM_VIEW-pixel view, and the detector run on that view. A
@@ -141,12 +147,12 @@ class FaceDetector:
                               float(det.categories[0].score), points))
         return faces
 
-    def detect(self, rgb: np.ndarray) -> list[Face]:
-        """(H, W, 3) uint8 RGB -> faces, largest first. A large image is also searched tile by tile, which finds
-        the small faces of a group photo; when nothing is found, a padded copy is tried, which finds faces that
-        fill the whole frame (a tight crop, a passport photo)."""
+    def detect(self, rgb: np.ndarray, tiles: bool = True) -> list[Face]:
+        """(H, W, 3) uint8 RGB -> faces, largest first. With ``tiles``, an image that may hold small faces is also
+        searched tile by tile (``searches_tiles``), which finds the faces of a group photo; when nothing is found, a
+        padded copy is tried, which finds faces that fill the whole frame (a tight crop, a passport photo)."""
         faces = self._detect_once(rgb)
-        if max(rgb.shape[:2]) >= TILE_MIN_SIDE:
+        if tiles and searches_tiles(rgb.shape[:2], [f.box for f in faces]):
             faces = self._add_tile_faces(rgb, faces)
         if not faces:
             h, w = rgb.shape[:2]
@@ -178,6 +184,14 @@ class FaceDetector:
                     f.box, f.keypoints = box, f.keypoints + np.array([tx, ty])
                     kept.append(f)
         return kept
+
+
+def searches_tiles(shape: tuple[int, int], boxes: Sequence[tuple[float, float, float, float]]) -> bool:
+    """Whether an image of ``shape`` (H, W) whose whole-image pass found ``boxes`` is also searched in tiles."""
+    longer = max(shape)
+    if longer >= TILE_ALWAYS_SIDE:
+        return True
+    return longer >= TILE_MIN_SIDE and not any(x1 - x0 >= PORTRAIT_FACE * longer for x0, _, x1, _ in boxes)
 
 
 def _close_detector(detector) -> None:
@@ -285,11 +299,12 @@ def _face_at_centre(faces: list[Face], tolerance: float) -> Face | None:
 
 def find_faces(rgb: np.ndarray, detector: FaceDetector, template: Sequence[Sequence[float]] | None = None,
                chip_size: int = 200, max_faces: int | None = None,
-               min_confirmation: float = MIN_CONFIRMATION) -> list[Face]:
+               min_confirmation: float = MIN_CONFIRMATION, tiles: bool = True) -> list[Face]:
     """The faces of an image, largest first, each aligned and, unless ``min_confirmation`` is 0, confirmed and
-    re-aligned by a second, upright look (candidates that score below it there are dropped); at most ``max_faces``."""
+    re-aligned by a second, upright look (candidates that score below it there are dropped); at most ``max_faces``.
+    ``tiles``: whether small faces are searched in tiles (FaceDetector.detect); video frames skip it for speed."""
     kept = []
-    for face in detector.detect(rgb):
+    for face in detector.detect(rgb, tiles):
         if max_faces is not None and len(kept) >= max_faces:
             break
         if min_confirmation > 0:
