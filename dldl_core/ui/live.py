@@ -170,7 +170,7 @@ class LiveProcessor:
         p = self.predictor
         t0 = time.perf_counter()
         faces = find_faces(rgb, p.detector, p.preprocess.template, p.preprocess.chip_size, self.max_faces,
-                           self.min_confirmation, tiles=False)  # nine more detector calls a frame would halve the fps
+                           self.min_confirmation, tiles=False)  # the tiles' 9 detector calls: ~20 ms a frame
         t1 = time.perf_counter()
         predictions = p.predict_faces(faces, self.tta)
         timings.update(detect_align_ms=(t1 - t0) * 1e3, model_ms=(time.perf_counter() - t1) * 1e3)
