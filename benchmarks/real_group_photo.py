@@ -13,49 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dldl_core.data.images import load_rgb
-from dldl_core.data.sample_photos import GROUP_PHOTO_AGES, GROUP_PHOTO_NOSES, group_photo_path
-from dldl_core.evaluation.group_photo import PHOTO_EFFECTS, score_group_photo
-from dldl_core.markdown import markdown_table
+from dldl_core.data.sample_photos import group_photo_path
+from dldl_core.evaluation.group_photo import group_photo_table, measure_group_photo
 from dldl_core.models.weights import WeightsError
-from dldl_core.pipeline.predictor import Predictor
-
-
-def measure(rgb: np.ndarray, weights: list[str]) -> list[dict]:
-    """One row per network and camera effect."""
-    rows = []
-    noses = np.asarray(GROUP_PHOTO_NOSES, np.float64)
-    for name in weights:
-        with Predictor(name, backend="auto") as predictor:
-            for effect_name, effect in PHOTO_EFFECTS.items():
-                photo, move = effect(rgb)
-                started = time.perf_counter()
-                faces = predictor.predict_rgb(photo)
-                seconds = time.perf_counter() - started
-                score = score_group_photo([f.box for f in faces], [f.age for f in faces],
-                                          [tuple(p) for p in move(noses)], GROUP_PHOTO_AGES)
-                rows.append({"weights": name, "effect": effect_name, "found": score.found, "faces": score.faces,
-                             "false_boxes": score.false_boxes, "gross": score.gross, "in_range": score.in_range,
-                             "ages": [None if a is None else round(a, 1) for a in score.ages],
-                             "stds": [round(f.std, 1) for f in faces], "seconds": round(seconds, 2)})
-    return rows
-
-
-def markdown_report(rows: list[dict]) -> str:
-    lo, hi = GROUP_PHOTO_AGES
-    header = ["network", "photo", "faces found", "false boxes", f"in {lo:g}-{hi:g}", "gross (> 15 y outside)",
-              "estimates, left to right (- missed)", "s"]
-    return markdown_table(header, [[r["weights"], r["effect"], f"{r['found']} of {r['faces']}", r["false_boxes"],
-                                    r["in_range"], r["gross"],
-                                    ", ".join("-" if a is None else f"{a:.1f}" for a in r["ages"]), r["seconds"]]
-                                   for r in rows], align="llrrrrlr")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,11 +35,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        rows = measure(load_rgb(path), args.weights)
+        rows = measure_group_photo(load_rgb(path), args.weights)
     except (WeightsError, OSError, ValueError, KeyError) as error:
         print(f"real_group_photo: the weights could not be loaded: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(rows, indent=1) if args.json else markdown_report(rows))
+    print(json.dumps(rows, indent=1) if args.json else group_photo_table(rows))
     return 0
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from dldl_core.data.datasets import UTKFACE_GENDERS, UTKFACE_RACES
+from dldl_core.data.images import load_rgb
 from dldl_core.evaluation.evaluate import PIPELINES, evaluate
 from dldl_core.markdown import markdown_table
 from dldl_core.models.registry import ARCH_NAMES
@@ -225,6 +226,27 @@ def wild_section(path: Path) -> str:
     return section
 
 
+def group_photo_section(weights: Path) -> str:
+    """The card's section on the real group photo (`benchmarks/real_group_photo.py` for these weights), or a line
+    saying how to add it where the photo is not installed."""
+    from dldl_core.data.sample_photos import GROUP_PHOTO_AGES, group_photo_path
+    from dldl_core.evaluation.group_photo import group_photo_table, measure_group_photo
+
+    path = group_photo_path()
+    if path is None:
+        return ("## A real group photo\n\nNot measured for this card: the photo is installed by `python "
+                "scripts/fetch_group_photo.py` (part of `scripts/setup.sh --dev`).\n\n")
+    rows = measure_group_photo(load_rgb(path), [str(weights)])
+    lo, hi = GROUP_PHOTO_AGES
+    note = (f"A promotional still of a TV cast, six adults who were {lo:g}-{hi:g} when it was taken, smiling, heads "
+            "tilted, turned and bowed, under warm directional light (1280x886; fetched from the insightface 2.1 wheel "
+            "at set-up, never committed). Each face is marked by hand; a gross error is an estimate more than 15 years "
+            "outside the age range (`benchmarks/real_group_photo.py`, which also runs the other shipped network; the "
+            "README discusses the results). One photo of six young adults is a check, not a measurement.")
+    return (f"## A real group photo\n\n{textwrap.fill(note, 116)}\n\n{group_photo_table(rows, with_network=False)}"
+            "\n\n")
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -329,6 +351,7 @@ def card_fields(weights: Path, data: Path, results: dict, chip_eval, log: list[d
             "by_gender": table(chip.get("per_gender", {}), "gender", UTKFACE_GENDERS),
             "by_race": table(chip.get("per_race", {}), "race", UTKFACE_RACES),
             "wild_section": wild_section(weights.with_suffix(".wild_proxy.json")),
+            "group_photo_section": group_photo_section(weights),
             "tried": tried_text(arch, log, chip["mae"])}
 
 

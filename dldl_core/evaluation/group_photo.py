@@ -8,6 +8,7 @@ counted against the nearest age the person could have had.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -122,3 +123,42 @@ def tilted_camera(rgb: np.ndarray, degrees: float = 20.0) -> tuple[np.ndarray, P
 PHOTO_EFFECTS: dict[str, PhotoEffect] = {"as is": as_is, "webcam size (640 px wide)": webcam_size,
                                          "low light": low_light, "low light without grain": dim_light,
                                          "JPEG quality 12": heavy_jpeg, "camera tilted 20 degrees": tilted_camera}
+
+
+def measure_group_photo(rgb: np.ndarray, weights: Sequence[str]) -> list[dict]:
+    """The group photo of ``dldl_core.data.sample_photos`` through each network (a shipped name or a weights file,
+    run as `dldl predict` runs it) under every effect of PHOTO_EFFECTS: one row each."""
+    from dldl_core.data.sample_photos import GROUP_PHOTO_AGES, GROUP_PHOTO_NOSES
+    from dldl_core.pipeline.predictor import Predictor
+
+    rows = []
+    noses = np.asarray(GROUP_PHOTO_NOSES, np.float64)
+    for name in weights:
+        with Predictor(name, backend="auto") as predictor:
+            for effect_name, effect in PHOTO_EFFECTS.items():
+                photo, move = effect(rgb)
+                started = time.perf_counter()
+                faces = predictor.predict_rgb(photo)
+                seconds = time.perf_counter() - started
+                score = score_group_photo([f.box for f in faces], [f.age for f in faces],
+                                          [tuple(p) for p in move(noses)], GROUP_PHOTO_AGES)
+                rows.append({"weights": str(name), "effect": effect_name, "found": score.found, "faces": score.faces,
+                             "false_boxes": score.false_boxes, "gross": score.gross, "in_range": score.in_range,
+                             "ages": [None if a is None else round(a, 1) for a in score.ages],
+                             "seconds": round(seconds, 2)})
+    return rows
+
+
+def group_photo_table(rows: Sequence[dict], with_network: bool = True) -> str:
+    """The Markdown table of ``measure_group_photo``'s rows."""
+    from dldl_core.data.sample_photos import GROUP_PHOTO_AGES
+    from dldl_core.markdown import markdown_table
+
+    lo, hi = GROUP_PHOTO_AGES
+    header = ["network"] * with_network + ["photo", "faces found", "false boxes", f"in {lo:g}-{hi:g}",
+                                           f"gross (> {GROSS_YEARS:g} y outside)",
+                                           "estimates, left to right (- missed)", "s"]
+    return markdown_table(header, [[r["weights"]] * with_network + [
+        r["effect"], f"{r['found']} of {r['faces']}", r["false_boxes"], r["in_range"], r["gross"],
+        ", ".join("-" if a is None else f"{a:.1f}" for a in r["ages"]), r["seconds"]] for r in rows],
+        align="l" * with_network + "lrrrrlr")
