@@ -60,11 +60,19 @@ def test_the_shipped_faithfulness_is_quoted_only_for_the_weights_it_measured():
         pytest.skip("needs the source checkout's docs/figures/faithfulness")
     report = json.loads((DOCS_FIGURES / "faithfulness" / "faithfulness.json").read_text())
     default = WEIGHTS.with_name("thin_age_net.safetensors")
-    if report["weights"]["sha256"] != read_sidecar(default)["sha256"]:
-        pytest.skip("the shipped faithfulness report describes other weights than the shipped default")
+    assert report["weights"]["sha256"] == read_sidecar(default)["sha256"]  # rerun dldl faithfulness after shipping
     sentence = shipped_faithfulness_sentence("gradcam", default)
     gain = report["methods"]["gradcam"]["deletion_gain"]
     assert f"deletion gain over random order {gain:+.2f}" in sentence and f"over {report['methods']['gradcam']['n']}" \
         in sentence
     assert shipped_faithfulness_sentence("gradcam", WEIGHTS) is None  # TinyAgeNet was not measured
     assert shipped_faithfulness_sentence("nocam", default) is None
+
+
+def test_the_shipped_sanity_check_describes_the_shipped_default_so_the_app_quotes_its_verdicts():
+    if not (DOCS_FIGURES / "sanity" / "sanity.json").is_file():
+        pytest.skip("needs the source checkout's docs/figures/sanity")
+    default = WEIGHTS.with_name("thin_age_net.safetensors")
+    assert find_sanity_report(default) == DOCS_FIGURES / "sanity" / "sanity.json"  # rerun dldl sanity after shipping
+    assert sanity_sentence("gradcam", default).startswith("Grad-CAM passed the sanity check")
+    assert sanity_sentence("gradcam++", default).startswith("Grad-CAM++ failed the sanity check")
