@@ -54,6 +54,16 @@ def test_the_default_finds_all_six_faces_with_no_false_box_and_no_gross_error(gr
     assert score.gross == 0, score.ages
 
 
+def test_every_face_of_the_dim_grainy_photo_is_flagged_and_none_of_the_clean_one(group_photo_path,
+                                                                              default_predictor):
+    from dldl_core.pipeline.grain import grain_warning
+
+    rgb = load_rgb(group_photo_path)
+    dim, clean = default_predictor.detect(PHOTO_EFFECTS["low light"](rgb)[0]), default_predictor.detect(rgb)
+    assert len(dim) >= 4 and all(grain_warning(f.chip) for f in dim)
+    assert len(clean) == 6 and not any(grain_warning(f.chip) for f in clean)
+
+
 def test_video_frames_skip_the_tile_search_that_finds_a_small_photos_faces(group_photo_path, default_predictor):
     from dldl_core.pipeline.face import find_faces
 

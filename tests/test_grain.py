@@ -1,0 +1,34 @@
+"""The grain level of an aligned face and the warning the Analyze page shows for a grainy one."""
+import cv2
+import numpy as np
+import pytest
+
+from dldl_core.data.images import load_rgb
+from dldl_core.pipeline.grain import GRAINY, grain_level, grain_warning
+
+
+@pytest.fixture(scope="module")
+def face_chip(astronaut_path) -> np.ndarray:
+    """scikit-image's astronaut, her face cropped and scaled to a 200 px chip (a clean studio portrait; Grace Hopper's
+    scanned print is itself grainy, 0.015 on its aligned chip)."""
+    return cv2.resize(load_rgb(astronaut_path)[70:190, 165:285], (200, 200), interpolation=cv2.INTER_CUBIC)
+
+
+def dimmed(chip: np.ndarray, noise: float) -> np.ndarray:
+    """A third of the light and Gaussian grain of std ``noise`` (grey levels), as in a dim photo."""
+    dark = chip.astype(np.float32) * 0.3 + np.random.default_rng(0).normal(0, noise, chip.shape[:2])[..., None]
+    return np.clip(np.rint(dark), 0, 255).astype(np.uint8)
+
+
+def test_a_clean_face_and_the_same_face_in_the_dark_are_not_grainy(face_chip):
+    assert grain_level(face_chip) < GRAINY and grain_warning(face_chip) is None
+    assert grain_level(dimmed(face_chip, 0)) < GRAINY  # darkness alone is not grain
+    assert grain_level(np.full((200, 200, 3), 90, np.uint8)) == 0
+
+
+def test_grain_in_the_dark_is_flagged_with_one_sentence(face_chip):
+    grainy = dimmed(face_chip, 6)
+    assert grain_level(grainy) > GRAINY
+    warning = grain_warning(grainy)
+    assert warning.startswith("This face is grainy") and "older" in warning and "\n" not in warning
+    assert grain_level(dimmed(face_chip, 3)) < grain_level(grainy)  # more grain, a higher level
