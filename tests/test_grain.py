@@ -30,5 +30,5 @@ def test_grain_in_the_dark_is_flagged_with_one_sentence(face_chip):
     grainy = dimmed(face_chip, 6)
     assert grain_level(grainy) > GRAINY
     warning = grain_warning(grainy)
-    assert warning.startswith("This face is grainy") and "older" in warning and "\n" not in warning
+    assert warning.startswith("This face is grainy") and "too old" in warning and "\n" not in warning
     assert grain_level(dimmed(face_chip, 3)) < grain_level(grainy)  # more grain, a higher level
