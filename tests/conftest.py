@@ -53,6 +53,17 @@ def astronaut_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def dim_astronaut_path(astronaut_path, tmp_path_factory) -> Path:
+    """The astronaut in a dim room: a third of the light and sensor grain (std 12 grey levels, seeded), so grainy
+    that her aligned face is above dldl_core.pipeline.grain.GRAINY while the detector still finds it."""
+    rgb = np.asarray(Image.open(astronaut_path), np.float32)
+    dark = rgb * 0.3 + np.random.default_rng(0).normal(0, 12, rgb.shape[:2])[..., None]
+    path = tmp_path_factory.mktemp("photos") / "astronaut_dim.png"
+    Image.fromarray(np.clip(np.rint(dark), 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def group_photo_path() -> Path:
     """A real group photo (six adults, 25-36) that `scripts/setup.sh --dev` installs from the insightface wheel."""
     from dldl_core.data.sample_photos import group_photo_path as installed

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from dldl_core.cli.main import main
+from dldl_core.pipeline.grain import GRAINY
 
 
 def run(capsys, *argv):
@@ -28,12 +29,23 @@ def test_predict_json_schema_on_a_real_photo(capsys, grace_hopper_path, random_w
     images = json.loads(out)["images"]
     assert len(images) == 1 and images[0]["error"] is None and len(images[0]["faces"]) == 1
     face = images[0]["faces"][0]
-    assert set(face) == {"box", "score", "confirmation", "age", "std", "interval90", "support", "distribution"}
+    assert set(face) == {"box", "score", "confirmation", "age", "std", "interval90", "grain", "support",
+                         "distribution"}
     assert len(face["support"]) == len(face["distribution"]) == 117
     assert sum(face["distribution"]) == pytest.approx(1, abs=1e-3)
     x0, y0, x1, y1 = face["box"]
     assert 150 < x0 < x1 < 400 and 100 < y0 < y1 < 400  # her face, not the flag behind her
     assert face["interval90"][0] <= face["age"] <= face["interval90"][1]
+
+
+def test_predict_reports_grain_and_says_when_a_face_is_grainy(capsys, astronaut_path, dim_astronaut_path,
+                                                             random_weights):
+    code, out, _ = run(capsys, "predict", astronaut_path, dim_astronaut_path, "--weights", random_weights)
+    clean, dim = out.strip().splitlines()
+    assert code == 0 and "grainy" not in clean and dim.endswith("(grainy, as in a dim photo: likely too old)")
+    code, out, _ = run(capsys, "predict", astronaut_path, dim_astronaut_path, "--weights", random_weights, "--json")
+    grain = [image["faces"][0]["grain"] for image in json.loads(out)["images"]]
+    assert grain[0] < GRAINY < grain[1]
 
 
 def test_bad_image_is_one_line_and_exit_2(capsys, tmp_path, random_weights):

@@ -142,9 +142,20 @@ def test_the_track_table_keeps_the_last_tracks_only():
     readings = [FaceReading(i, 30.0 + i, 4.04, (25.0, 41.0), 0.953, 31.25, seen=100.0 - i) for i in range(3)]
     rows = track_table(readings, now=100.2)
     assert rows[0] == {"track": 0, "age": "30.0 ± 4.0", "90 % interval": "25.0–41.0", "this frame": "31.2",
-                       "score": "0.95", "seen": "now"}
+                       "score": "0.95", "grainy": "", "seen": "now"}
     assert rows[2]["seen"] == "2 s ago"
     assert RECENT_TRACKS <= 10
+
+
+def test_a_face_in_a_dim_grainy_frame_is_marked_grainy(predictor, astronaut_path):
+    webcam = cv2.resize(load_rgb(astronaut_path)[20:320, 100:500], (640, 480))  # her face about 150 px wide
+    dim = webcam * 0.3 + np.random.default_rng(0).normal(0, 6, webcam.shape[:2])[..., None]  # a dim room's grain
+    for frame, grainy in ((webcam, False), (np.clip(np.rint(dim), 0, 255).astype(np.uint8), True)):
+        live = LiveProcessor(predictor)
+        live.process(frame)
+        faces = live.stats().faces
+        assert len(faces) == 1 and faces[0].grainy is grainy
+        assert track_table(faces, now=faces[0].seen)[0]["grainy"] == ("yes" if grainy else "")
 
 
 def test_the_recent_tracks_are_bounded(predictor, frame):

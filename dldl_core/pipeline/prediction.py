@@ -9,9 +9,12 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Self
 
 import numpy as np
+
+from dldl_core.pipeline.grain import GRAINY, grain_level
 
 
 def finite(value: float | None, digits: int) -> float | None:
@@ -39,11 +42,22 @@ class FacePrediction:
     keypoints: np.ndarray | None = None  # (6, 2) in the image
     confirmation: float | None = None  # the detector's score on the second, upright look at the face
 
+    @cached_property
+    def grain(self) -> float | None:
+        """The aligned crop's grain level (dldl_core.pipeline.grain); None without a crop."""
+        return None if self.chip is None else float(grain_level(self.chip))
+
+    @property
+    def grainy(self) -> bool:
+        """Grainier than the training faces, as in a dim photo: the estimate is likely too old."""
+        return self.grain is not None and self.grain > GRAINY
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values; what a network cannot give (std and interval without a distribution) is None."""
         return {"box": [finite(v, 1) for v in self.box], "score": finite(self.score, 4),
                 "confirmation": finite(self.confirmation, 4), "age": finite(self.age, 2), "std": finite(self.std, 2),
-                "interval90": [finite(v, 2) for v in self.interval90], "support": [float(v) for v in self.support],
+                "interval90": [finite(v, 2) for v in self.interval90], "grain": finite(self.grain, 4),
+                "support": [float(v) for v in self.support],
                 "distribution": None if self.distribution is None else [finite(v, 6) for v in self.distribution]}
 
 

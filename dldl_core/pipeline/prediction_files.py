@@ -16,7 +16,8 @@ from typing import Any, Self
 
 from dldl_core.pipeline.prediction import ImagePrediction, finite
 
-CSV_COLUMNS = ("path", "face", "x0", "y0", "x1", "y1", "score", "confirmation", "age", "std", "lo90", "hi90", "error")
+CSV_COLUMNS = ("path", "face", "x0", "y0", "x1", "y1", "score", "confirmation", "age", "std", "lo90", "hi90", "grain",
+               "error")
 NO_FACE = 0  # the face column of the one row of an image without a face
 
 
@@ -29,7 +30,8 @@ def csv_rows(result: ImagePrediction) -> list[list[Any]]:
         return [[result.path, NO_FACE, *[""] * (len(CSV_COLUMNS) - 2)]]
     return [[result.path, i + 1, *(finite(v, 1) for v in face.box), finite(face.score, 4),
              finite(face.confirmation, 4), finite(face.age, 2), finite(face.std, 2),
-             *(finite(v, 2) for v in face.interval90), ""] for i, face in enumerate(result.faces)]
+             *(finite(v, 2) for v in face.interval90), finite(face.grain, 4), ""]
+            for i, face in enumerate(result.faces)]
 
 
 def csv_text(rows: list[list[Any]]) -> str:

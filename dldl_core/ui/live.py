@@ -70,10 +70,12 @@ class FaceReading:
     score: float  # the detector's score (dldl_core.ui.tracking.Track.score)
     raw_age: float  # this frame's estimate alone
     seen: float  # time.monotonic() of the last frame that showed it
+    grainy: bool = False  # this frame's face is grainy, as in a dim room: the estimate is likely too old
 
     @classmethod
     def of(cls, track: Track, now: float) -> FaceReading:
-        return cls(track.track_id, track.age, track.std, track.interval90, track.score, track.face.age, now)
+        return cls(track.track_id, track.age, track.std, track.interval90, track.score, track.face.age, now,
+                   track.face.grainy)
 
 
 @dataclass
@@ -99,7 +101,7 @@ def frame_rate(times: list[float], now: float) -> float:
 def track_table(readings: list[FaceReading], now: float) -> list[dict[str, object]]:
     """Rows of the track table: ages in the page's one format, when each track was last seen."""
     return [{"track": r.track_id, "age": age_label(r.age, r.std), "90 % interval": interval_label(*r.interval90),
-             "this frame": format_age(r.raw_age), "score": f"{r.score:.2f}",
+             "this frame": format_age(r.raw_age), "score": f"{r.score:.2f}", "grainy": "yes" if r.grainy else "",
              "seen": "now" if now - r.seen < 1 else f"{now - r.seen:.0f} s ago"} for r in readings]
 
 
