@@ -85,8 +85,8 @@ def show_faces(stats: LiveStats, simple: bool) -> None:
     for i, face in enumerate(stats.faces, 1):
         st.metric(f"Face {i}" if simple else f"Face {i} (track {face.track_id})", age_label(face.age, face.std))
         if face.grainy:
-            st.caption(":orange[Grainy, as in a dim room: the network reads grain as aged skin, so this estimate is "
-                       "likely too old. More light helps.]")
+            st.caption(":orange[Grainy, as in a dim room: this estimate is less reliable and may be too old (grain "
+                       "can read as aged skin). More light helps.]")
         if not simple:
             st.caption(f"90 % interval {interval_label(*face.interval90)} · detection score {face.score:.2f}")
 

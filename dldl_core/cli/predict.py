@@ -97,7 +97,7 @@ def predict_command(args: argparse.Namespace) -> int:
                 if not args.json:
                     spread = (f" +- {face.std:.1f} (90 % interval {face.interval90[0]:.0f}-{face.interval90[1]:.0f})"
                               if math.isfinite(face.std) else " (these weights give no distribution)")
-                    grainy = " (grainy, as in a dim photo: likely too old)" if face.grainy else ""
+                    grainy = " (grainy, as in a dim photo: less reliable, may be too old)" if face.grainy else ""
                     say(f"{result.path}: face {i + 1} at {tuple(round(v) for v in face.box)}: age {face.age:.1f}"
                         + spread + grainy)
         progress.close()

@@ -49,7 +49,7 @@ class FacePrediction:
 
     @property
     def grainy(self) -> bool:
-        """Grainier than the training faces, as in a dim photo: the estimate is likely too old."""
+        """Grainier than the training faces, as in a dim photo: the estimate is less reliable and may be too old."""
         return self.grain is not None and self.grain > GRAINY
 
     def to_json(self) -> dict[str, Any]:

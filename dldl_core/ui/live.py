@@ -70,7 +70,7 @@ class FaceReading:
     score: float  # the detector's score (dldl_core.ui.tracking.Track.score)
     raw_age: float  # this frame's estimate alone
     seen: float  # time.monotonic() of the last frame that showed it
-    grainy: bool = False  # this frame's face is grainy, as in a dim room: the estimate is likely too old
+    grainy: bool = False  # this frame's face is grainy, as in a dim room: the estimate is less reliable
 
     @classmethod
     def of(cls, track: Track, now: float) -> FaceReading:
