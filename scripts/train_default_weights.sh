@@ -6,25 +6,29 @@
 #      epochs (1 warm-up epoch) with the light augmentation;
 #   2. from stage 1's weights, 12 epochs with the light augmentation, lr 5e-4 (cosine, 1 warm-up epoch) and an
 #      exponential moving average of the weights (decay 0.998), which is the network validated and kept;
-#   3. ThinAgeNet only: from stage 2's weights, the same for 14 epochs at lr 3e-4;
+#   3. ThinAgeNet: from stage 2's weights, the same for 14 epochs at lr 3e-4; TinyAgeNet, its last: from stage 2's
+#      weights, 10 epochs at lr 2e-4 (cosine, 1 warm-up epoch), EMA 0.998 and the wild_night augmentation (below);
 #   4. ThinAgeNet only: from stage 3's weights, 10 epochs at lr 2e-4 (cosine, 1 warm-up epoch), EMA 0.998 and the
 #      wild_light augmentation (the paper's rotation, lighter jitter and grayscale, and at 10-20 % rates each a
 #      perspective warp, directional light, colour casts, pasted occluders, blur, low resolution and JPEG:
 #      dldl_core/data/augment.py), keeping the last epoch (chosen on benchmarks/wild_proxy.py);
 #   5. ThinAgeNet only: from stage 4's weights at 128x128 (progressive resizing), 14 epochs, batch 64, lr 3e-4
 #      (cosine, 1 warm-up epoch), EMA 0.998, wild_light;
-#   6. ThinAgeNet only, the shipped default: from stage 5's weights, a second low-learning-rate cycle at 128x128,
-#      6 epochs, batch 64, lr 1e-4 (cosine, 1 warm-up epoch), EMA 0.998, wild_light.
+#   6. ThinAgeNet only: from stage 5's weights, a second low-learning-rate cycle at 128x128, 6 epochs, batch 64,
+#      lr 1e-4 (cosine, 1 warm-up epoch), EMA 0.998, wild_light;
+#   7. ThinAgeNet only, the shipped default: from stage 6's weights, stage 6's cycle with the wild_night
+#      augmentation (wild_light plus dim, grainy exposures on 15 % of the faces), keeping the best epoch.
 #   Tried and not shipped (see the model card): `thin128` (stage 3's weights, 6 epochs of the `wild` augmentation,
 #   then `wild_light`, at 128x128) and `thin128_resample` (stage 5 with wild_resample, val 5.035).
 #   `thin128_from_stage4` runs stage 5 alone; for it and thin128_resample, INIT=<64 px stage-4 weights> starts from
 #   those without rerunning stages 1-4.
 #   `thin128_restart` runs stage 6 alone, from INIT (a stage-5 network; default: this folder's stage 5).
 #   `thin128_cycle3` (tried) runs stage 6's recipe once more, from INIT (default: this folder's stage 6);
-#   `thin128_night` (tried) the same with the `wild_night` augmentation (wild_light plus dim, grainy exposures).
+#   `thin128_night` runs stage 7 alone, from INIT (default: this folder's stage 6).
+#   `tiny_night` runs TinyAgeNet's stage 3 alone, from INIT (default: this folder's stage 2).
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|
-#                                     thin128_cycle3|thin128_night]
+#                                     thin128_cycle3|thin128_night|tiny_night]
 #   (default: all)
 #
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
@@ -40,8 +44,9 @@ DLDL=${DLDL:-dldl}
 PYTHON=${PYTHON:-python}
 WHICH=${1:-all}
 case "$WHICH" in
-  thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|thin128_night) ;;
-  *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|thin128_night]" >&2
+  thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|thin128_night|tiny_night) ;;
+  *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|\
+thin128_night|tiny_night]" >&2
      exit 2 ;;
 esac
 
@@ -64,6 +69,10 @@ thin_stage5() {  # init weights: ThinAgeNet from its 64 px stage 4 to 128x128
 thin_stage6() {  # init weights[, run name[, augmentation]]: a second, low-learning-rate cycle at 128x128 from stage 5
   train_stage thin "${2:-thin_128_restart}" --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 1e-4 \
     --ema 0.998 --augment "${3:-wild_light}" --init "$1"
+}
+
+tiny_stage3() {  # init weights: TinyAgeNet's stage 2 fine-tuned with dim, grainy exposures among the wild effects
+  train_stage tiny tiny_64_night --epochs 10 --warmup-epochs 1 --lr 2e-4 --ema 0.998 --augment wild_night --init "$1"
 }
 
 ship() {  # arch, runs in order: the last one's weights, every stage's log (stage k's lines marked "stage": k)
@@ -89,7 +98,8 @@ if [[ $WHICH == thin || $WHICH == all ]]; then
     --keep last --init "$RUNS/thin_64_ft2.safetensors"
   thin_stage5 "$RUNS/thin_64_wild_light.safetensors"
   thin_stage6 "$RUNS/thin_128_long.safetensors"
-  ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light thin_128_long thin_128_restart
+  thin_stage6 "$RUNS/thin_128_restart.safetensors" thin_128_night wild_night
+  ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light thin_128_long thin_128_restart thin_128_night
   $PYTHON scripts/pin_weights.py  # the ONNX graph and the sha256 pins of the new weights
 fi
 if [[ $WHICH == thin128 ]]; then  # tried, not shipped: see the model card
@@ -111,11 +121,15 @@ fi
 if [[ $WHICH == thin128_cycle3 ]]; then  # tried: stage 6's recipe again, from INIT or this folder's stage 6
   thin_stage6 "${INIT:-$RUNS/thin_128_restart.safetensors}" thin_128_cycle3
 fi
-if [[ $WHICH == thin128_night ]]; then  # tried: stage 6's recipe with wild_night, from INIT or this folder's stage 6
+if [[ $WHICH == thin128_night ]]; then  # stage 7 alone: stage 6's recipe with wild_night, from INIT or stage 6
   thin_stage6 "${INIT:-$RUNS/thin_128_restart.safetensors}" thin_128_night wild_night
+fi
+if [[ $WHICH == tiny_night ]]; then  # TinyAgeNet's stage 3 alone, from INIT or this folder's stage 2
+  tiny_stage3 "${INIT:-$RUNS/tiny_64_ft.safetensors}"
 fi
 if [[ $WHICH == tiny || $WHICH == all ]]; then
   train_stage tiny tiny_64 --epochs 20 --lr 1e-3
   fine_tune tiny tiny_64_ft tiny_64 12 5e-4
-  ship tiny tiny_64 tiny_64_ft
+  tiny_stage3 "$RUNS/tiny_64_ft.safetensors"
+  ship tiny tiny_64 tiny_64_ft tiny_64_night
 fi
