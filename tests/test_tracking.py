@@ -115,3 +115,20 @@ def test_a_track_shows_the_second_look_score_when_there_is_one():
     assert track.score == 0.9  # the first look's score: the second look was off
     f.confirmation = 0.97
     assert track.score == 0.97
+
+
+def test_the_grain_of_a_track_is_smoothed_so_its_flag_does_not_flicker():
+    tracker = FaceTracker(half_life=0.6)
+    levels = [0.020, 0.012, 0.020, 0.013, 0.019, 0.012]  # one frame's grain around GRAINY (0.015), as after a codec
+    flags = []
+    for k, level in enumerate(levels):
+        f = face((10, 10, 110, 110), 30)
+        f.grain = level  # what the aligned crop would measure
+        (track,) = tracker.update([f], now=k / 15)
+        flags.append(track.grainy)
+    assert flags == [True] * len(levels)
+    clean = face((10, 10, 110, 110), 30)
+    clean.grain = 0.004
+    for k in range(30):  # two seconds of clean frames bring the flag down
+        (track,) = tracker.update([clean], now=(len(levels) + k) / 15)
+    assert not track.grainy and track.grain == pytest.approx(0.004, abs=0.002)

@@ -70,12 +70,12 @@ class FaceReading:
     score: float  # the detector's score (dldl_core.ui.tracking.Track.score)
     raw_age: float  # this frame's estimate alone
     seen: float  # time.monotonic() of the last frame that showed it
-    grainy: bool = False  # this frame's face is grainy, as in a dim room: the estimate is less reliable
+    grainy: bool = False  # the track's smoothed grain says a dim room: the estimate is less reliable
 
     @classmethod
     def of(cls, track: Track, now: float) -> FaceReading:
         return cls(track.track_id, track.age, track.std, track.interval90, track.score, track.face.age, now,
-                   track.face.grainy)
+                   track.grainy)
 
 
 @dataclass

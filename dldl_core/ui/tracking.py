@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dldl_core.maths import numpy_labels
+from dldl_core.pipeline.grain import GRAINY
 from dldl_core.pipeline.prediction import FacePrediction
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -49,6 +50,12 @@ class Track:
     last_update: float  # seconds (monotonic clock)
     hits: int = 1  # frames in which the track was matched
     missed: int = 0  # consecutive frames without a match
+    grain: float | None = None  # the faces' grain level (dldl_core.pipeline.grain), smoothed like the distribution
+
+    @property
+    def grainy(self) -> bool:
+        """The smoothed grain is above GRAINY: a video codec makes one frame's grain flicker around it."""
+        return self.grain is not None and self.grain > GRAINY
 
     @property
     def interval90(self) -> tuple[float, float]:
@@ -72,6 +79,8 @@ class Track:
         self.box, self.face, self.last_update = face.box, face, now
         self.hits += 1
         self.missed = 0
+        if face.grain is not None:
+            self.grain = face.grain if self.grain is None else (1 - w) * self.grain + w * face.grain
         if self.distribution is not None and face.distribution is not None:
             self.distribution = (1 - w) * self.distribution + w * face.distribution
             self.age, self.std = distribution_stats(self.distribution, face.support)
@@ -131,7 +140,7 @@ class FaceTracker:
             if fi not in track_of:
                 track = Track(self._next_id, face.box, face,
                               None if face.distribution is None else face.distribution.astype(np.float64),
-                              face.age, face.std, now)
+                              face.age, face.std, now, grain=face.grain)
                 self._next_id += 1
                 self.tracks.append(track)
                 track_of[fi] = track
