@@ -9,7 +9,7 @@ import streamlit as st
 from dldl_core.explain.methods import CAM_METHOD_NAMES
 from dldl_core.explain.regions import REGION_LABELS
 from dldl_core.pipeline.face import MIN_CONFIRMATION
-from dldl_core.pipeline.grain import grain_warning
+from dldl_core.pipeline.grain import level_warning
 from dldl_core.ui import explanation_view as view
 from dldl_core.ui.analysis import MAX_UPLOAD_BYTES, PhotoAnalysis, analyze_photo
 from dldl_core.ui.annotate import interval_label
@@ -113,7 +113,7 @@ for start in range(0, len(faces), per_row):
             st.markdown(f"Estimated age **{face.age:.1f}**")
             st.caption(f"± {face.std:.1f}; 90 % interval {interval_label(*face.interval90)}; "
                        f"detection {face.score:.2f}, confirmation {face.confirmation or 0:.2f}")
-            if warning := grain_warning(face.chip):
+            if warning := level_warning(face.grain):
                 st.warning(warning)
 if st.session_state.get("analyze_face_photo") != photo.sha256 or st.session_state.analyze_face >= len(faces):
     st.session_state.analyze_face, st.session_state.analyze_face_photo = 0, photo.sha256  # a new photo: its face 1

@@ -29,14 +29,23 @@ def grain_level(chip: np.ndarray) -> float:
     c = luma.shape[0]
     face = luma[c // 8: c - c // 8, c // 8: c - c // 8]
     response = cv2.filter2D(face, -1, _LAPLACIAN_DIFFERENCE)[1:-1, 1:-1]
-    sigma = np.sqrt(np.pi / 2) * float(np.abs(response).mean()) / 6
+    sigma = float(np.sqrt(np.pi / 2)) * float(np.abs(response).mean()) / 6
     return sigma / max(float(face.mean()), 1.0)
+
+
+def is_grainy(level: float | None) -> bool:
+    """A grain level (None: no crop to measure) above GRAINY: grainier than the faces the networks learned from."""
+    return level is not None and level > GRAINY
 
 
 def grain_warning(chip: np.ndarray) -> str | None:
     """One sentence for a face grainier than any the networks learned from, else None."""
-    level = grain_level(chip)
-    if level <= GRAINY:
+    return level_warning(grain_level(chip))
+
+
+def level_warning(level: float | None) -> str | None:
+    """``grain_warning`` for a grain level already measured (``FacePrediction.grain``)."""
+    if not is_grainy(level):
         return None
     return (f"This face is grainy, as in a dim photo (noise {level:.3f} of its brightness; 99 % of the training faces "
             "stay under 0.011): its estimate is less reliable and may be too old, as grain can read as aged skin.")

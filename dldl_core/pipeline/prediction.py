@@ -14,7 +14,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from dldl_core.pipeline.grain import GRAINY, grain_level
+from dldl_core.pipeline.grain import grain_level, is_grainy
 
 
 def finite(value: float | None, digits: int) -> float | None:
@@ -45,12 +45,12 @@ class FacePrediction:
     @cached_property
     def grain(self) -> float | None:
         """The aligned crop's grain level (dldl_core.pipeline.grain); None without a crop."""
-        return None if self.chip is None else float(grain_level(self.chip))
+        return None if self.chip is None else grain_level(self.chip)
 
     @property
     def grainy(self) -> bool:
         """Grainier than the training faces, as in a dim photo: the estimate is less reliable and may be too old."""
-        return self.grain is not None and self.grain > GRAINY
+        return is_grainy(self.grain)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values; what a network cannot give (std and interval without a distribution) is None."""

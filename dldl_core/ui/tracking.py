@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dldl_core.maths import numpy_labels
-from dldl_core.pipeline.grain import GRAINY
+from dldl_core.pipeline.grain import is_grainy
 from dldl_core.pipeline.prediction import FacePrediction
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -55,7 +55,7 @@ class Track:
     @property
     def grainy(self) -> bool:
         """The smoothed grain is above GRAINY: a video codec makes one frame's grain flicker around it."""
-        return self.grain is not None and self.grain > GRAINY
+        return is_grainy(self.grain)
 
     @property
     def interval90(self) -> tuple[float, float]:
