@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dldl_core.data.images import load_rgb
-from dldl_core.pipeline.grain import GRAINY, grain_level, grain_warning
+from dldl_core.pipeline.grain import GRAINY, grain_level, grain_warning, is_grainy_photo
 
 
 @pytest.fixture(scope="module")
@@ -32,3 +32,10 @@ def test_grain_in_the_dark_is_flagged_with_one_sentence(face_chip):
     warning = grain_warning(grainy)
     assert warning.startswith("This face is grainy") and "too old" in warning and "\n" not in warning
     assert grain_level(dimmed(face_chip, 3)) < grain_level(grainy)  # more grain, a higher level
+
+
+def test_a_photo_as_grainy_as_a_dim_exposure_is_told_from_clean_and_film_grain_ones(astronaut_path, grace_hopper_path):
+    photo = load_rgb(astronaut_path)
+    assert not is_grainy_photo(photo) and not is_grainy_photo(load_rgb(grace_hopper_path))  # a scanned print
+    assert not is_grainy_photo(dimmed(photo, 0))  # darkness alone
+    assert is_grainy_photo(dimmed(photo, 6))

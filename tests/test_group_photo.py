@@ -6,6 +6,8 @@ import pytest
 from dldl_core.data.images import load_rgb
 from dldl_core.data.sample_photos import GROUP_PHOTO_AGES, GROUP_PHOTO_NOSES
 from dldl_core.evaluation.group_photo import PHOTO_EFFECTS, score_group_photo, tilted_camera, webcam_size
+from dldl_core.pipeline.face import MIN_CONFIRMATION
+from dldl_core.pipeline.grain import grain_level, is_grainy
 
 NOSES = [(50.0, 50.0), (150.0, 50.0)]
 
@@ -42,8 +44,8 @@ def default_predictor():
         yield predictor
 
 
-@pytest.mark.parametrize("effect", ["as is", "webcam size (640 px wide)", "low light without grain", "JPEG quality 12",
-                                    "camera tilted 20 degrees"])
+@pytest.mark.parametrize("effect", ["as is", "webcam size (640 px wide)", "low light", "low light without grain",
+                                    "JPEG quality 12", "camera tilted 20 degrees"])
 def test_the_default_finds_all_six_faces_with_no_false_box_and_no_gross_error(group_photo_path, default_predictor,
                                                                               effect):
     photo, move = PHOTO_EFFECTS[effect](load_rgb(group_photo_path))
@@ -62,6 +64,20 @@ def test_every_face_of_the_dim_grainy_photo_is_flagged_and_none_of_the_clean_one
     dim, clean = default_predictor.detect(PHOTO_EFFECTS["low light"](rgb)[0]), default_predictor.detect(rgb)
     assert len(dim) >= 4 and all(grain_warning(f.chip) for f in dim)
     assert len(clean) == 6 and not any(grain_warning(f.chip) for f in clean)
+
+
+def test_the_dim_grainy_photos_last_face_is_found_on_its_smoothed_copy(group_photo_path, default_predictor,
+                                                                       monkeypatch):
+    from dldl_core.ui.analysis import confirmed_candidates
+
+    dim, _ = PHOTO_EFFECTS["low light"](load_rgb(group_photo_path))
+    found = default_predictor.detect(dim)
+    candidates = [f for f in confirmed_candidates(default_predictor, dim) if f.confirmation >= MIN_CONFIRMATION]
+    monkeypatch.setattr("dldl_core.pipeline.face.is_grainy_photo", lambda rgb: False)
+    photo_alone = default_predictor.detect(dim)
+    assert len(found) == len(candidates) == 6 and len(photo_alone) == 5
+    assert {f.box for f in photo_alone} < {f.box for f in found}  # the photo's own faces are kept as they were
+    assert all(is_grainy(grain_level(f.chip)) for f in found)  # every chip is cut from the photo, not the smooth copy
 
 
 def test_video_frames_skip_the_tile_search_that_finds_a_small_photos_faces(group_photo_path, default_predictor):

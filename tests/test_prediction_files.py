@@ -72,6 +72,24 @@ def test_resume_needs_an_output_and_refuses_a_foreign_csv(tmp_path):
         PredictionFiles(tmp_path / "o.csv", resume=True)
 
 
+def test_a_csv_of_the_version_before_the_grain_column_resumes_with_every_row_whole(tmp_path):
+    write(tmp_path, RESULTS[:2])
+    grain = CSV_COLUMNS.index("grain")
+    earlier = [row[:grain] + row[grain + 1:] for row in csv.reader((tmp_path / "o.csv").open(newline=""))]
+    with (tmp_path / "o.csv").open("w", newline="") as f:
+        csv.writer(f).writerows(earlier)
+    with PredictionFiles(tmp_path / "o.csv", tmp_path / "o.jsonl", resume=True) as files:
+        assert files.done == {"a.jpg"}  # b was the CSV's last image
+        measured = face(9)
+        measured.chip = np.full((32, 32, 3), 128, np.uint8)  # a crop: this version measures its grain
+        for r in [*RESULTS[1:3], ImagePrediction("d,1.jpg", [measured])]:
+            files.write(r)
+    rows = list(csv.reader((tmp_path / "o.csv").open(newline="")))
+    assert tuple(rows[0]) == CSV_COLUMNS and all(len(row) == len(CSV_COLUMNS) for row in rows)
+    assert [row[grain] for row in rows[1:3]] == ["", ""]  # a's faces: not measured by the earlier version
+    assert float(rows[1][CSV_COLUMNS.index("age")]) == 30 and float(rows[-1][grain]) >= 0  # d's face, measured now
+
+
 def test_an_interrupted_folder_run_resumes_where_it_stopped(tmp_path, photo_folder, capsys):
     folder, _ = photo_folder
     full, part = tmp_path / "full.csv", tmp_path / "part.csv"

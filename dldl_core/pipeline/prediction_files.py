@@ -4,6 +4,8 @@ image by image, and read back to resume an interrupted run.
 Resuming keeps every image a file already holds in full and drops a cut-off last line; the last image of a CSV is
 dropped as well and predicted again (its rows may have been cut between faces). With both files, an image counts as
 done only when both hold it, and each file is rewritten to hold exactly the done images before new ones are appended.
+A CSV written by an earlier version (without the ``grain`` column) is rewritten with this version's header, its rows
+given an empty ``grain`` cell, so that every row of the resumed file has the header's columns.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from dldl_core.pipeline.prediction import ImagePrediction, finite
 CSV_COLUMNS = ("path", "face", "x0", "y0", "x1", "y1", "score", "confirmation", "age", "std", "lo90", "hi90", "grain",
                "error")
 NO_FACE = 0  # the face column of the one row of an image without a face
+EARLIER_CSV_COLUMNS = tuple(c for c in CSV_COLUMNS if c != "grain")  # before the grain level was reported
 
 
 def csv_rows(result: ImagePrediction) -> list[list[Any]]:
@@ -56,8 +59,13 @@ def read_csv_records(path: Path) -> list[tuple[str, list[str]]]:
     rows = list(csv.reader(io.StringIO(complete_lines(path))))
     if not rows:
         return []
-    if tuple(rows[0]) != CSV_COLUMNS:
-        raise ValueError(f"--resume: {path} is not a CSV that dldl predict wrote (its header differs)")
+    header = tuple(rows[0])
+    if header == EARLIER_CSV_COLUMNS:  # an empty grain cell: the earlier version did not measure it
+        grain = CSV_COLUMNS.index("grain")
+        rows[1:] = [[*row[:grain], "", *row[grain:]] if len(row) == len(header) else row for row in rows[1:]]
+    elif header != CSV_COLUMNS:
+        raise ValueError(f"--resume: {path} is not a CSV that dldl predict wrote: its header is not "
+                         f"{','.join(CSV_COLUMNS)}")
     records = [(row[0], row) for row in rows[1:] if row]
     last = records[-1][0] if records else None
     return [r for r in records if r[0] != last]
