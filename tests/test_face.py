@@ -6,6 +6,7 @@ from dldl_core.models.preprocess import DEFAULT_TEMPLATE
 from dldl_core.pipeline.face import (
     FaceDetector,
     align_face,
+    box_in_image,
     chip_footprint,
     chip_to_image,
     similarity_transform,
@@ -26,6 +27,16 @@ def test_similarity_transform_recovers_a_known_transform():
     dst = src @ (scale * rot).T + shift
     m = similarity_transform(src, dst)
     assert np.allclose(m[:, :2], scale * rot) and np.allclose(m[:, 2], shift)
+
+
+def test_a_box_of_the_upright_view_keeps_its_centre_and_scales_its_sides_into_the_image():
+    angle = np.deg2rad(30)
+    to_image = 2 * np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0]])
+    to_image[:, 2] = (100, 50)
+    x0, y0, x1, y1 = box_in_image((40, 60, 80, 140), to_image)  # centre (60, 100), 40 x 80
+    centre = to_image[:, :2] @ np.array([60, 100]) + to_image[:, 2]
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx(tuple(centre))
+    assert (x1 - x0, y1 - y0) == pytest.approx((80, 160))  # upright, as the detector draws a face
 
 
 def test_the_footprint_of_an_identity_alignment_is_the_chips_square():

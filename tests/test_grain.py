@@ -39,3 +39,4 @@ def test_a_photo_as_grainy_as_a_dim_exposure_is_told_from_clean_and_film_grain_o
     assert not is_grainy_photo(photo) and not is_grainy_photo(load_rgb(grace_hopper_path))  # a scanned print
     assert not is_grainy_photo(dimmed(photo, 0))  # darkness alone
     assert is_grainy_photo(dimmed(photo, 6))
+    assert not is_grainy_photo(photo[:2, :5])  # too small to measure: no warning, no grain

@@ -273,8 +273,8 @@ def confirmation_view(rgb: np.ndarray, matrix: np.ndarray, chip_size: int) -> tu
 def confirm_face(rgb: np.ndarray, face: Face, detector: FaceDetector,
                  template: Sequence[Sequence[float]] | None = None, chip_size: int = 200) -> Face:
     """Look at a face again, upright and centred: set ``face.confirmation`` to the score of the face found at the
-    view's centre (0 when none is). A confirmed face takes the keypoints found there and is aligned from them
-    (``chip`` and ``matrix``); when the first alignment was far off (the face found off-centre), the view is made
+    view's centre (0 when none is). A confirmed face takes the keypoints and the box found there and is aligned from
+    them (``chip`` and ``matrix``); when the first alignment was far off (the face found off-centre), the view is made
     again from those keypoints and looked at once more. An unconfirmed face is left as it was."""
     keypoints = face.keypoints
     face.confirmation = 0.0
@@ -287,8 +287,18 @@ def confirm_face(rgb: np.ndarray, face: Face, detector: FaceDetector,
         keypoints = found.keypoints @ to_image[:, :2].T + to_image[:, 2]
         if attempt or _offset(found) < 0.15 * CONFIRM_VIEW:  # found near the centre: this look confirms it
             face.keypoints, face.confirmation = keypoints, found.score
+            face.box = box_in_image(found.box, to_image)
             return align_face(rgb, face, template, chip_size)
     return face
+
+
+def box_in_image(box: tuple[float, float, float, float], to_image: np.ndarray) -> tuple[float, float, float, float]:
+    """A box of the upright view, mapped into the image by the similarity ``to_image`` (2, 3): the same centre and,
+    scaled, the same width and height (upright, as the detector draws a face's box)."""
+    centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]) @ to_image[:, :2].T + to_image[:, 2]
+    scale = float(np.hypot(*to_image[:, 0]))
+    half_w, half_h = scale * (box[2] - box[0]) / 2, scale * (box[3] - box[1]) / 2
+    return (float(centre[0] - half_w), float(centre[1] - half_h), float(centre[0] + half_w), float(centre[1] + half_h))
 
 
 def _offset(face: Face) -> float:

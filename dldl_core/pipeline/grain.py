@@ -46,6 +46,8 @@ def is_grainy_photo(rgb: np.ndarray) -> bool:
 
 
 def _relative_noise(luma: np.ndarray) -> float:
+    if min(luma.shape) < 3:  # no pixel with a full 3 x 3 neighbourhood: nothing to measure
+        return 0.0
     response = cv2.filter2D(luma, -1, _LAPLACIAN_DIFFERENCE)[1:-1, 1:-1]
     sigma = float(np.sqrt(np.pi / 2)) * float(np.abs(response).mean()) / 6
     return sigma / max(float(luma.mean()), 1.0)
