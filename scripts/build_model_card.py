@@ -60,6 +60,12 @@ TRIED = {
          "real group photo made dim two of the five faces found grossly wrong (63.2, 70.4) where stage 2 had four "
          "(57.0-79.8). Better on the val split and in dim photos, so it ships; grain still ages its faces more "
          "than ThinAgeNet's."),
+        ("128x128 (an 8x8 CAM grid), tried and not shipped: from stage 3's weights, 8 epochs at lr 3e-4 with 1 "
+         "warm-up epoch, batch 64, EMA 0.998 and the `wild_night` augmentation (83-96 train img/s on 2 cores under"
+         " bf16 autocast, 186-214 s an epoch with the CPU nearly to itself) reached val MAE 5.589 at its last "
+         "epoch (5.918, 5.755, 5.655, 5.589 over the last four, the training L1 6.53 against stage 3's 6.22 at "
+         "64x64): 0.38 above stage 3's 5.207 by the same per-epoch validation. TinyAgeNet stays at 64x64, with a "
+         "4x4 CAM grid, and fast; ThinAgeNet is the network for 8x8 maps."),
         ("ThinAgeNet, trained the same way at 64x64 with two more stages there and three at 128x128, is the default "
          "(weights/MODEL_CARD.md): more accurate and with finer explanations (an 8x8 CAM grid) for several times the "
          "forward time (docs/performance.md); TinyAgeNet stays for the highest frame rate on a small CPU."),
