@@ -189,6 +189,15 @@ def test_the_overlay_cost_sentence():
     assert stored.cam_ms > 0 and stored.fps_with < stored.fps_without and "bench_live.py" in stored.source
 
 
+def test_the_stored_overlay_cost_was_measured_on_the_shipped_default():
+    """The page quotes it before its own loop has measured anything: a new default needs a new measurement."""
+    from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar
+
+    sidecar = read_sidecar(DEFAULT_WEIGHTS)
+    network = {"thin_age_net": "ThinAgeNet", "tiny_age_net": "TinyAgeNet"}[sidecar["model"]["arch"]]
+    assert MEASURED_OVERLAY_COST.source.startswith(f"{network} at {sidecar['preprocess']['input_size']} px,")
+
+
 def test_the_frame_rate_falls_when_frames_stop_coming():
     times = [10.0 + i / 20 for i in range(21)]  # 20 fps for a second
     assert frame_rate(times, now=11.0) == 20.0

@@ -44,19 +44,19 @@ class OverlayCost:
         return 1e3 / max(self.frame_ms + self.cam_ms, 1e-6)
 
     def sentence(self) -> str:
-        """``"It adds about 12 ms to each frame's 19 ms: the loop manages at most 32 instead of 52 frames per second
+        """``"It adds about 13 ms to each frame's 35 ms: the loop manages at most 21 instead of 29 frames per second
         (source)."``"""
         return (f"It adds about {self.cam_ms:.0f} ms to each frame's {self.frame_ms:.0f} ms: the loop manages at "
                 f"most {self.fps_with:.0f} instead of {self.fps_without:.0f} frames per second ({self.source}).")
 
 
-# What the page says until its own loop has measured the overlay: ThinAgeNet (the default) on onnxruntime, flip-TTA,
-# the map recomputed every 2nd frame, 640x480 frames with one face; medians of three runs of 300 frames on the
-# project's 2-core CPU while other jobs shared it (load average about 5): 52.2 / 49.3 / 57.7 fps without the
-# overlay, 36.0 / 27.7 / 34.6 fps with it.
+# What the page says until its own loop has measured the overlay: ThinAgeNet at 128 px (the default) on onnxruntime,
+# flip-TTA, the map recomputed every 2nd frame, 640x480 frames with one face; medians of three runs of 200 frames on
+# the project's 2-core CPU with nothing else running: 28.5 / 28.6 / 29.1 fps without the overlay, 20.7 / 20.8 / 21.8
+# fps with it (frames of 35.1 / 35.0 / 34.4 ms, the overlay adding 13.2 / 13.0 / 11.4 ms).
 MEASURED_OVERLAY_COST = OverlayCost(
-    frame_ms=19.2, cam_ms=11.6,
-    source="measured on a 2-core CPU with python benchmarks/bench_live.py --gradcam-cost")
+    frame_ms=35.0, cam_ms=13.0,
+    source="ThinAgeNet at 128 px, measured on a 2-core CPU with python benchmarks/bench_live.py --gradcam-cost")
 
 
 @dataclass(frozen=True)
