@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from dldl_core.data.images import load_rgb
-from dldl_core.pipeline.grain import GRAINY, grain_level, grain_warning, is_grainy_photo
+from dldl_core.pipeline.grain import (
+    GRAINY,
+    MEASURED_PIXELS,
+    grain_level,
+    grain_warning,
+    is_grainy_photo,
+    photo_grain_level,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +47,18 @@ def test_a_photo_as_grainy_as_a_dim_exposure_is_told_from_clean_and_film_grain_o
     assert not is_grainy_photo(dimmed(photo, 0))  # darkness alone
     assert is_grainy_photo(dimmed(photo, 6))
     assert not is_grainy_photo(photo[:2, :5])  # too small to measure: no warning, no grain
+
+
+def whole_photo_level(rgb: np.ndarray) -> float:
+    """Immerkaer's noise sigma over the mean luminance, over every inner pixel of the photo."""
+    luma = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    response = cv2.filter2D(luma, -1, np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float64))[1:-1, 1:-1]
+    return np.sqrt(np.pi / 2) * np.abs(response).mean() / 6 / luma[1:-1, 1:-1].mean()
+
+
+def test_a_large_photo_is_measured_on_stripes_that_agree_with_the_whole(astronaut_path):
+    photo = cv2.resize(load_rgb(astronaut_path), (2600, 2600), interpolation=cv2.INTER_CUBIC)  # 6.8 MP
+    assert photo.shape[0] * photo.shape[1] > MEASURED_PIXELS
+    for large in (photo, dimmed(photo, 6)):
+        assert photo_grain_level(large) == pytest.approx(whole_photo_level(large), rel=0.05)
+    assert not is_grainy_photo(photo) and is_grainy_photo(dimmed(photo, 6))

@@ -23,6 +23,8 @@ GRAINY = 0.015
 # conditions (dldl_core.data.wild) reach 0.078 at most (a 160 x 120 photo), in its low light 0.108 at least; the real
 # group photo 0.006 as it is, 0.015 at webcam size and 0.205 in low light; Grace Hopper 0.028, the astronaut 0.021.
 GRAINY_PHOTO = 0.09
+MEASURED_PIXELS = 2_000_000  # a larger photo's level is measured on stripes holding about this many pixels
+STRIPE_ROWS = 64
 _LAPLACIAN_DIFFERENCE = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -36,8 +38,16 @@ def grain_level(chip: np.ndarray) -> float:
 
 def photo_grain_level(rgb: np.ndarray) -> float:
     """(H, W, 3) uint8 RGB photo -> ``grain_level`` over the whole photo (its texture counts too, so the scale
-    differs from a chip's: see GRAINY_PHOTO)."""
-    return _relative_noise(rgb.astype(np.float32) @ _LUMA)
+    differs from a chip's: see GRAINY_PHOTO). A photo of more than MEASURED_PIXELS is measured on evenly spaced
+    stripes of STRIPE_ROWS rows that hold about that many pixels (a 12 MP photo: 53 ms in full)."""
+    h, w = rgb.shape[:2]
+    every = int(np.ceil(h * w / MEASURED_PIXELS))
+    if every <= 1:
+        return _relative_noise(rgb.astype(np.float32) @ _LUMA)
+    stripes = [rgb[y:y + STRIPE_ROWS].astype(np.float32) @ _LUMA for y in range(0, h, STRIPE_ROWS * every)]
+    sums = np.array([_noise_sums(s) for s in stripes if min(s.shape) >= 3])
+    response, count, luma = sums.sum(0)
+    return _level(response / max(count, 1.0), luma / max(count, 1.0))
 
 
 def is_grainy_photo(rgb: np.ndarray) -> bool:
@@ -49,8 +59,19 @@ def _relative_noise(luma: np.ndarray) -> float:
     if min(luma.shape) < 3:  # no pixel with a full 3 x 3 neighbourhood: nothing to measure
         return 0.0
     response = cv2.filter2D(luma, -1, _LAPLACIAN_DIFFERENCE)[1:-1, 1:-1]
-    sigma = float(np.sqrt(np.pi / 2)) * float(np.abs(response).mean()) / 6
-    return sigma / max(float(luma.mean()), 1.0)
+    return _level(float(np.abs(response).mean()), float(luma.mean()))
+
+
+def _noise_sums(luma: np.ndarray) -> tuple[float, float, float]:
+    """Sum of |Laplacian difference| over the inner pixels, their count, and the sum of their luminance."""
+    inner = luma[1:-1, 1:-1]
+    response = cv2.filter2D(luma, -1, _LAPLACIAN_DIFFERENCE)[1:-1, 1:-1]
+    return float(np.abs(response).sum()), float(inner.size), float(inner.sum())
+
+
+def _level(mean_response: float, mean_luma: float) -> float:
+    """Immerkaer's noise sigma from the mean |Laplacian difference|, over the mean luminance."""
+    return float(np.sqrt(np.pi / 2)) * mean_response / 6 / max(mean_luma, 1.0)
 
 
 def is_grainy(level: float | None) -> bool:
