@@ -29,22 +29,16 @@ from dldl_core.data.negatives import non_face_scenes
 from dldl_core.data.synthetic import paste_face
 from dldl_core.markdown import markdown_table
 from dldl_core.models.weights import load_weights
-from dldl_core.pipeline.face import MIN_CONFIRMATION, FaceDetector, _overlap, also_smoothed, confirm_face, find_faces
+from dldl_core.pipeline.face import MIN_CONFIRMATION, FaceDetector, _overlap, every_candidate, find_faces
 
 THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8)
 
 
 def candidate_scores(detector: FaceDetector, rgb: np.ndarray, template, chip_size: int
                      ) -> list[tuple[tuple[float, ...], float]]:
-    """(box, confirmation score) of every candidate the detector finds in an image (and, in a grainy one, on its
-    smoothed copy: dldl_core.pipeline.face.also_smoothed), as the Analyze page looks at them."""
-    def search(image: np.ndarray) -> list:
-        faces = detector.detect(image)
-        for face in faces:
-            confirm_face(image, face, detector, template, chip_size)
-        return faces
-
-    return [(face.box, float(face.confirmation)) for face in also_smoothed(rgb, search, template, chip_size)]
+    """(box, confirmation score) of every candidate the detector finds in an image, as the Analyze page looks at
+    them (dldl_core.pipeline.face.every_candidate: in a grainy image, on its smoothed copy too)."""
+    return [(face.box, float(face.confirmation)) for face in every_candidate(rgb, detector, template, chip_size)]
 
 
 def measure(data: Path, limit: int, seed: int, template, chip_size: int) -> dict:

@@ -50,8 +50,8 @@ CONFIRM_FACE = 112
 MIN_CONFIRMATION = 0.7  # the second look's score a face needs (benchmarks/face_confirmation.py, docs/faces.md)
 # Sensor grain at full strength in the upright second look hides faces: the faces of a photo as grainy as a dim
 # exposure (grain.is_grainy_photo) are also searched on a copy smoothed by a Gaussian of GRAIN_SMOOTHING px, and those
-# found only there are added, their chips cut from the photo itself. Of 120 UTKFace val faces under the wild proxy's
-# low light, 5 were missed without it and 1 with it; the real group photo in low light: 5 of 6 faces, with it 6.
+# found only there are added, their chips cut from the photo itself. Of 200 UTKFace val faces under the wild proxy's
+# low light, 5 were missed without it and none with it; the real group photo in low light: 5 of 6 faces, with it 6.
 GRAIN_SMOOTHING = 1.5
 
 
@@ -336,11 +336,28 @@ def also_smoothed(rgb: np.ndarray, search: Callable[[np.ndarray], list[Face]],
     if not is_grainy_photo(rgb):
         return faces
     for face in search(cv2.GaussianBlur(rgb, (0, 0), GRAIN_SMOOTHING)):
-        overlapping = [kept for kept in faces if _overlap(face.box, kept.box) > 0.3]
+        overlapping = [_overlap(face.box, kept.box) > 0.3 for kept in faces]
         if all(kept.confirmation is not None and kept.confirmation < min(face.confirmation or 0, MIN_CONFIRMATION)
-               for kept in overlapping):
-            faces = [kept for kept in faces if kept not in overlapping] + [align_face(rgb, face, template, chip_size)]
+               for kept, over in zip(faces, overlapping) if over):
+            faces = [kept for kept, over in zip(faces, overlapping) if not over]
+            faces.append(align_face(rgb, face, template, chip_size))
     return sorted(faces, key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+
+
+def every_candidate(rgb: np.ndarray, detector: FaceDetector, template: Sequence[Sequence[float]] | None = None,
+                    chip_size: int = 200, limit: int | None = None) -> list[Face]:
+    """Every candidate the detector finds (at most ``limit``, largest first), each looked at a second time
+    (``confirmation`` set, 0 when not found again) and aligned: from the second look when it found the face, else
+    from the first. A grainy photo is searched on a smoothed copy too (``also_smoothed``)."""
+    def search(image: np.ndarray) -> list[Face]:
+        faces = detector.detect(image)[:limit]
+        for face in faces:
+            confirm_face(image, face, detector, template, chip_size)
+            if face.chip is None:
+                align_face(image, face, template, chip_size)
+        return faces
+
+    return also_smoothed(rgb, search, template, chip_size)[:limit]
 
 
 def _faces_in(rgb: np.ndarray, detector: FaceDetector, template: Sequence[Sequence[float]] | None, chip_size: int,

@@ -58,8 +58,8 @@ def is_grainy_photo(rgb: np.ndarray) -> bool:
 def _relative_noise(luma: np.ndarray) -> float:
     if min(luma.shape) < 3:  # no pixel with a full 3 x 3 neighbourhood: nothing to measure
         return 0.0
-    response = cv2.filter2D(luma, -1, _LAPLACIAN_DIFFERENCE)[1:-1, 1:-1]
-    return _level(float(np.abs(response).mean()), float(luma.mean()))
+    response, count, _ = _noise_sums(luma)
+    return _level(response / count, float(luma.mean()))
 
 
 def _noise_sums(luma: np.ndarray) -> tuple[float, float, float]:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from dldl_core.data.images import ImageError, load_rgb
-from dldl_core.pipeline.face import MIN_CONFIRMATION, Face, align_face, also_smoothed, confirm_face
+from dldl_core.pipeline.face import MIN_CONFIRMATION, Face, every_candidate
 from dldl_core.pipeline.prediction import FacePrediction, PhotoPipeline
 from dldl_core.ui.annotate import age_label, draw_boxes
 
@@ -102,20 +102,9 @@ def analyze_photo(predictor: PhotoPipeline, data: bytes, name: str, max_bytes: i
 
 
 def confirmed_candidates(predictor: PhotoPipeline, rgb: np.ndarray, limit: int = MAX_CANDIDATES) -> list[Face]:
-    """Every candidate the detector finds (at most ``limit``, largest first), each looked at a second time
-    (``confirmation`` set, 0 when not found again) and aligned: from the second look when it found the face, else
-    from the first. A grainy photo is searched on a smoothed copy too (dldl_core.pipeline.face.also_smoothed)."""
-    template, size = predictor.preprocess.template, predictor.preprocess.chip_size
-
-    def search(image: np.ndarray) -> list[Face]:
-        faces = predictor.detector.detect(image)[:limit]
-        for face in faces:
-            confirm_face(image, face, predictor.detector, template, size)
-            if face.chip is None:
-                align_face(image, face, template, size)
-        return faces
-
-    return also_smoothed(rgb, search, template, size)[:limit]
+    """Every candidate face of the photo, each looked at a second time (dldl_core.pipeline.face.every_candidate)."""
+    return every_candidate(rgb, predictor.detector, predictor.preprocess.template, predictor.preprocess.chip_size,
+                           limit)
 
 
 def display_copy(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarray, float]:
