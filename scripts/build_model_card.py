@@ -283,6 +283,29 @@ def group_photo_section(weights: Path) -> str:
             "\n\n")
 
 
+def smiles_section(path: Path) -> str:
+    """The card's section on smiling against neutral faces, from the JSON that ``benchmarks/smiles.py --out`` wrote
+    beside the weights (empty without one)."""
+    if not path.is_file():
+        return ""
+    from dldl_core.evaluation.expressions import NEUTRAL_LIFT, NEUTRAL_OPENING, SMILE_LIFT
+    from dldl_core.evaluation.smile_report import smiles_table
+
+    result = json.loads(path.read_text())
+    lo, hi = result["ages"]
+    limit = max(row[c]["n"] for row in result["groups"].values() for c in result["conditions"] if c in row)
+    note = (f"UTKFace val faces aged {lo:g}-{hi:g} (none with a copy in train; {result['faces']} that MediaPipe's "
+            f"468-point face mesh reads), sorted by the mouth's shape the mesh measures on the aligned chip "
+            f"(`benchmarks/smiles.py`, `dldl_core/evaluation/expressions.py`; lengths in eye-corner distances): "
+            f"smiles, the mouth's corners raised at least {SMILE_LIFT:g} above the middle of the lips; neutral "
+            f"mouths, corners raised less than {NEUTRAL_LIFT:g} and lips within {NEUTRAL_OPENING:g}; the rest (slight "
+            f"smiles, open mouths). Each group on its chips, and up to {limit} of its faces through the full pipeline "
+            f"in the wild proxy's photos of the same seed ({result['seed']}): MAE / gross-error share (more than 15 "
+            f"years off).")
+    return (f"## Smiles\n\n{textwrap.fill(note, 116)}\n\n{smiles_table(result['groups'], result['conditions'])}"
+            "\n\n")
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -389,6 +412,7 @@ def card_fields(weights: Path, data: Path, results: dict, chip_eval, log: list[d
             "by_race": table(chip.get("per_race", {}), "race", UTKFACE_RACES),
             "wild_section": wild_section(weights.with_suffix(".wild_proxy.json")),
             "group_photo_section": group_photo_section(weights),
+            "smiles_section": smiles_section(weights.with_suffix(".smiles.json")),
             "tried": tried_text(arch, log, chip["mae"])}
 
 
