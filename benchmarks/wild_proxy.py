@@ -305,7 +305,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for p in predictors.values():
             p.close()
     result = {"n_faces": len(faces), "seed": args.seed, "excluded_duplicates": len(in_train & {s.file for s in val}),
-              "weights": list(predictors), "conditions": {n: CONDITIONS[n].description for n in names},
+              "weights": list(predictors),
+              "sha256": {label: p.weights.meta.get("sha256") for label, p in predictors.items()},
+              "conditions": {n: CONDITIONS[n].description for n in names},
               "results": {label: wild_report.with_changes(r) for label, r in results.items()},
               "seconds_per_condition": seconds}
     if paired:

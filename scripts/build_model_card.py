@@ -259,7 +259,28 @@ def wild_section(path: Path) -> str:
                f"{condition_table(result['results'], {k: c.description for k, c in CONDITIONS.items()})}\n\n")
     for sentence, paired_table in paired_sections(result):
         section += f"{textwrap.fill(sentence, 116)}\n\n{paired_table}\n\n"
-    return section
+    return section + current_pipeline_section(path.with_name(path.name.replace(".wild_proxy.", ".wild_proxy.current.")))
+
+
+def current_pipeline_section(path: Path) -> str:
+    """The wild proxy re-measured for the shipped weights alone through the face pipeline as it is now, from
+    ``<stem>.wild_proxy.current.json`` (``benchmarks/wild_proxy.py --json`` with a ``note`` added that says what
+    changed); empty without one. The comparison above keeps the pipeline it was measured with, since the earlier
+    networks it compares are not shipped."""
+    if not path.is_file():
+        return ""
+    from dldl_core.evaluation.wild_report import condition_table
+
+    result = json.loads(path.read_text())
+    (name, by_condition), = result["results"].items()
+    shares = [s["gross_error_share"] for s in by_condition.values() if s.get("gross_error_share") is not None]
+    missed = sum(s["faces_missed"] for s in by_condition.values())
+    total = sum(s["n"] for s in by_condition.values())
+    note = (f"{result.get('note', '')} `{name}` through the face pipeline as it is now (the same command, `--limit "
+            f"{result['n_faces']} --seed {result['seed']}`): {100 * sum(shares) / len(shares):.1f}% gross errors on "
+            f"average over the {len(shares)} conditions, {missed} of {total} faces missed.").strip()
+    table = condition_table(result["results"])  # the conditions are described under the table above
+    return f"### The shipped network through today's face pipeline\n\n{textwrap.fill(note, 116)}\n\n{table}\n\n"
 
 
 def group_photo_section(weights: Path) -> str:

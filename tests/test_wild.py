@@ -188,6 +188,8 @@ def test_a_second_network_is_compared_on_the_same_photos(wild_proxy, chips, rand
     assert wild_proxy.main(argv) == 0
     result = json.loads((out / "wild_proxy.json").read_text())
     first, second = result["weights"]
+    assert result["sha256"][first] == json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())["sha256"]
+    assert result["sha256"][second] == json.loads(random_weights.with_suffix(".json").read_text())["sha256"]
     assert list(result["paired"]) == [second]
     for condition, row in result["paired"][second].items():
         summaries = {label: result["results"][label][condition] for label in (first, second)}
@@ -226,3 +228,15 @@ def test_script_on_utkface(utkface, tmp_path):
     (summaries,) = result["results"].values()
     assert list(summaries) == list(CONDITIONS) and all(s["n"] == 6 for s in summaries.values())
     assert summaries["pasted"]["faces_missed"] == 0 and summaries["pasted"]["mae"] < 15
+
+
+@pytest.mark.parametrize("stem", ["thin_age_net", "tiny_age_net"])
+def test_the_cards_current_pipeline_tables_describe_the_shipped_weights(stem):
+    """The model card's wild-proxy rows for today's face pipeline (``<stem>.wild_proxy.current.json``) were measured
+    on the shipped weights: new weights mean running benchmarks/wild_proxy.py --json for them again."""
+    weights = DEFAULT_WEIGHTS.with_name(f"{stem}.safetensors")
+    result = json.loads(weights.with_suffix(".wild_proxy.current.json").read_text())
+    (label,) = result["weights"]
+    assert label == weights.name and result["n_faces"] == 200
+    assert result["sha256"][label] == json.loads(weights.with_suffix(".json").read_text())["sha256"]
+    assert set(result["results"][label]) == set(CONDITIONS) and result["note"]
