@@ -1,5 +1,6 @@
 """Photo analysis for the Analyze page: every candidate with its confirmation score, the threshold applied afterwards,
 the kept copy of a large photo and the positions moved with it, and user errors as one sentence."""
+import dataclasses
 import io
 
 import cv2
@@ -46,6 +47,18 @@ def test_the_coffee_cup_is_a_candidate_but_no_face_at_the_default_threshold(pred
     low = min(f.confirmation for f in result.candidates)
     assert len(result.faces_at(low)) == len(result.candidates)  # a threshold at its score takes it
     assert result.notice(0.0) is None
+
+
+def test_a_face_just_under_the_threshold_counts_when_the_first_look_was_sure(predictor, grace_hopper_path):
+    """The page sorts candidates with the library's rule (dldl_core.pipeline.face.is_confirmed), as find_faces does."""
+    result = analyze_photo(predictor, grace_hopper_path.read_bytes(), "grace.jpg")
+    (face,) = result.candidates
+    sure = dataclasses.replace(face, score=0.9, confirmation=0.65)
+    result.candidates = [sure]
+    assert [f is sure for f in result.faces_at(0.7)] == [True] and result.set_aside(0.7) == []
+    unsure = dataclasses.replace(face, score=0.6, confirmation=0.65)
+    result.candidates = [unsure]
+    assert result.faces_at(0.7) == [] and [f is unsure for f in result.set_aside(0.7)] == [True]
 
 
 def test_a_large_photo_is_kept_small_and_its_faces_move_with_it(predictor, grace_hopper_path):

@@ -279,3 +279,19 @@ def test_an_unconfirmed_candidate_is_left_as_it_was_and_a_confirmed_one_comes_ba
     rgb = load_rgb(grace_hopper_path)
     face = confirm_face(rgb, detector.detect(rgb)[0], detector, DEFAULT_TEMPLATE, 200)
     assert face.chip.shape == (200, 200, 3) and face.matrix is not None
+
+
+@pytest.mark.parametrize("score, confirmation, threshold, expected", [
+    (0.55, 0.70, 0.7, True),  # the second look alone reaches the threshold
+    (0.75, 0.60, 0.7, True),  # 0.1 under it, the first look makes up 0.7 + 0.65
+    (0.74, 0.60, 0.7, False),  # the two looks fall just short
+    (1.00, 0.59, 0.7, False),  # more than 0.1 under it: no first look makes up for that
+    (0.95, 0.45, 0.5, True),  # the allowance moves with the threshold
+    (0.90, None, 0.7, False),  # never looked at again
+    (0.50, None, 0.0, True),  # a threshold of 0 keeps every candidate
+])
+def test_a_face_is_confirmed_by_its_second_look_or_nearly_with_a_sure_first_look(score, confirmation, threshold,
+                                                                                  expected):
+    from dldl_core.pipeline.face import is_confirmed
+
+    assert is_confirmed(score, confirmation, threshold) is expected

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 from resources import get_explainer, network_choice_offered, real_server, require_predictor
 
-from dldl_core.pipeline.face import MIN_CONFIRMATION
+from dldl_core.pipeline.face import MIN_CONFIRMATION, NEAR_CONFIRMATION
 from dldl_core.pipeline.predictor import Predictor
 from dldl_core.ui.annotate import age_label, interval_label
 from dldl_core.ui.live import MEASURED_OVERLAY_COST, LiveProcessor, LiveStats, gradcam_function, track_table
@@ -135,8 +135,9 @@ def settings_panel(processor: LiveProcessor) -> None:
     with st.expander("Settings", expanded=False):
         left, mid, right = st.columns(3)
         left.slider("Face detection threshold", 0.0, 1.0, step=0.05, key="live_min_confirmation",
-                    help="The score a face needs when the detector looks at it a second time, upright and centred; "
-                         "lower finds more faces and more things that are not faces, 0 skips the second look. "
+                    help="The score a face needs when the detector looks at it a second time, upright and centred "
+                         f"(or up to {NEAR_CONFIRMATION:.1f} less when its first look was sure of it); lower finds "
+                         "more faces and more things that are not faces, 0 skips the second look. "
                          f"The library's default is {MIN_CONFIRMATION}.")
         left.slider("Smoothing half-life (s)", 0.0, 3.0, step=0.1, key="live_half_life",
                     help="How long a frame keeps half of its weight in a track's distribution; 0 = no smoothing.")

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from dldl_core.data.images import ImageError, load_rgb
-from dldl_core.pipeline.face import MIN_CONFIRMATION, Face, every_candidate
+from dldl_core.pipeline.face import MIN_CONFIRMATION, Face, every_candidate, is_confirmed
 from dldl_core.pipeline.prediction import FacePrediction, PhotoPipeline
 from dldl_core.ui.annotate import age_label, draw_boxes
 
@@ -41,9 +41,10 @@ class PhotoAnalysis:
     sha256: str | None = None  # of the uploaded bytes
 
     def faces_at(self, min_confirmation: float = MIN_CONFIRMATION) -> list[FacePrediction]:
-        """The faces whose second look scored at least ``min_confirmation`` (0 keeps every candidate), largest
-        first, at most MAX_ANALYZED_FACES."""
-        return [f for f in self.candidates if _confirmation(f) >= min_confirmation][:MAX_ANALYZED_FACES]
+        """The faces confirmed at ``min_confirmation`` (dldl_core.pipeline.face.is_confirmed; 0 keeps every
+        candidate), largest first, at most MAX_ANALYZED_FACES."""
+        return [f for f in self.candidates if is_confirmed(f.score, f.confirmation, min_confirmation)
+                ][:MAX_ANALYZED_FACES]
 
     @property
     def faces(self) -> list[FacePrediction]:
@@ -52,7 +53,7 @@ class PhotoAnalysis:
 
     def set_aside(self, min_confirmation: float = MIN_CONFIRMATION) -> list[FacePrediction]:
         """The candidates below the threshold: not taken for faces."""
-        return [f for f in self.candidates if _confirmation(f) < min_confirmation]
+        return [f for f in self.candidates if not is_confirmed(f.score, f.confirmation, min_confirmation)]
 
     def candidate_index(self, face: FacePrediction) -> int:
         """The position of a face among the candidates (stable when the threshold moves)."""
