@@ -286,7 +286,9 @@ def test_an_unconfirmed_candidate_is_left_as_it_was_and_a_confirmed_one_comes_ba
     (0.75, 0.60, 0.7, True),  # 0.1 under it, the first look makes up 0.7 + 0.65
     (0.74, 0.60, 0.7, False),  # the two looks fall just short
     (1.00, 0.59, 0.7, False),  # more than 0.1 under it: no first look makes up for that
-    (0.95, 0.45, 0.5, True),  # the allowance moves with the threshold
+    (0.95, 0.45, 0.5, True),  # the allowance moves with lower thresholds
+    (0.95, 0.70, 0.75, False),  # a stricter threshold than the default counts the second look alone
+    (1.00, 0.99, 1.01, False),  # above 1 nothing passes
     (0.90, None, 0.7, False),  # never looked at again
     (0.50, None, 0.0, True),  # a threshold of 0 keeps every candidate
 ])

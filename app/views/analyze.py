@@ -42,10 +42,10 @@ left, right = st.columns([2, 3])
 threshold = right.slider("Face confirmation threshold", 0.0, 1.0, step=0.05, key="analyze_min_confirmation",
                          persist_state="session",
                          help=f"Every candidate face is looked at a second time, upright and centred; it is taken for "
-                              f"a face when the detector's score on that look reaches this threshold, or comes within "
-                              f"{NEAR_CONFIRMATION:.1f} of it while the first look's score makes up the rest of the "
-                              f"threshold plus {BOTH_LOOKS_MARGIN:.2f} (the library's default threshold is "
-                              f"{MIN_CONFIRMATION:.2f}; 0 takes every candidate).")
+                              f"a face when the detector's score on that look reaches this threshold, or, up to the "
+                              f"default {MIN_CONFIRMATION:.2f}, comes within {NEAR_CONFIRMATION:.1f} of it while the "
+                              f"first look's score makes up the rest of the threshold plus {BOTH_LOOKS_MARGIN:.2f} "
+                              f"(0 takes every candidate).")
 store: PhotoStore = state("analyze_store", PhotoStore)
 added = store.sync_uploads([(f.name, f.getvalue()) for f in uploads or []], fresh=fresh_uploader)
 if left.toggle("Take a snapshot with the camera", key="analyze_use_camera", persist_state="session"):

@@ -136,8 +136,9 @@ def settings_panel(processor: LiveProcessor) -> None:
         left, mid, right = st.columns(3)
         left.slider("Face detection threshold", 0.0, 1.0, step=0.05, key="live_min_confirmation",
                     help="The score a face needs when the detector looks at it a second time, upright and centred "
-                         f"(or up to {NEAR_CONFIRMATION:.1f} less when its first look was sure of it); lower finds "
-                         "more faces and more things that are not faces, 0 skips the second look. "
+                         f"(at or below the default, up to {NEAR_CONFIRMATION:.1f} less when its first look was "
+                         "sure of it); lower finds more faces and more things that are not faces, 0 skips the second "
+                         "look. "
                          f"The library's default is {MIN_CONFIRMATION}.")
         left.slider("Smoothing half-life (s)", 0.0, 3.0, step=0.1, key="live_half_life",
                     help="How long a frame keeps half of its weight in a track's distribution; 0 = no smoothing.")

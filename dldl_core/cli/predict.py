@@ -38,9 +38,9 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (shown for several images on a "
                                                                "terminal)")
     p.add_argument("--min-confirmation", type=float, default=None,
-                   help="score a face needs on the second, upright look that confirms and re-aligns it, or up "
-                        "to 0.1 less when both looks together reach it plus 0.65 (default 0.7; 0: no second look, "
-                        "every detection is a face; dldl_core.pipeline.face.is_confirmed)")
+                   help="score a face needs on the second, upright look that confirms and re-aligns it (at or "
+                        "below the default, up to 0.1 less when both looks together reach it plus 0.65; default "
+                        "0.7; 0: no second look, every detection is a face; dldl_core.pipeline.face.is_confirmed)")
 
 
 def expand_images(paths: list[str]):

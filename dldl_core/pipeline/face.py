@@ -49,7 +49,8 @@ CONFIRM_VIEW = 192
 CONFIRM_FACE = 112
 MIN_CONFIRMATION = 0.7  # the second look's score a face needs (benchmarks/face_confirmation.py, docs/faces.md)
 # ... or nearly needs: a face the detector was sure of on the photo may score up to NEAR_CONFIRMATION less on the
-# second look when both looks add up to MIN_CONFIRMATION + BOTH_LOOKS_MARGIN (1.35 at the default). Turned, nodded and
+# second look when both looks add up to the threshold + BOTH_LOOKS_MARGIN (1.35 at the default; thresholds above the
+# default count the second look alone: is_confirmed). Turned, nodded and
 # small faces often score 0.6-0.7 upright; what is not a face seldom scores high on both looks. Held out from where it
 # was set: of 4,200 wild-proxy photos (seed 1, 700 val faces, its six hardest single-face conditions) 43 -> 21 faces
 # missed, no false box with or without it; on 633 other scenes without a face, no added false box (docs/faces.md).
@@ -301,13 +302,16 @@ def confirm_face(rgb: np.ndarray, face: Face, detector: FaceDetector,
 
 def is_confirmed(score: float, confirmation: float | None, min_confirmation: float = MIN_CONFIRMATION) -> bool:
     """Whether a candidate counts as a face: its second look (``confirmation``; None: not looked at) scored at least
-    ``min_confirmation``, or at most NEAR_CONFIRMATION less while its first look's ``score`` makes up the rest of
-    ``min_confirmation + BOTH_LOOKS_MARGIN``. A threshold of 0 keeps every candidate."""
+    ``min_confirmation``, or, at thresholds up to the default (MIN_CONFIRMATION), at most NEAR_CONFIRMATION less
+    while its first look's ``score`` makes up the rest of ``min_confirmation + BOTH_LOOKS_MARGIN``. A stricter
+    threshold counts the second look alone (a user raising it wants fewer boxes); 0 keeps every candidate."""
     if min_confirmation <= 0:
         return True
     second = 0.0 if confirmation is None else float(confirmation)
-    return second >= min_confirmation or (second >= min_confirmation - NEAR_CONFIRMATION
-                                          and float(score) + second >= min_confirmation + BOTH_LOOKS_MARGIN)
+    if second >= min_confirmation:
+        return True
+    return (min_confirmation <= MIN_CONFIRMATION and second >= min_confirmation - NEAR_CONFIRMATION
+            and float(score) + second >= min_confirmation + BOTH_LOOKS_MARGIN)
 
 
 def box_in_image(box: tuple[float, float, float, float], to_image: np.ndarray) -> tuple[float, float, float, float]:
