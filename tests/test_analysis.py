@@ -11,7 +11,7 @@ from PIL import Image
 from dldl_core.explain.regions import keypoints_to_chip
 from dldl_core.pipeline.face import MIN_CONFIRMATION
 from dldl_core.pipeline.predictor import Predictor
-from dldl_core.ui.analysis import analyze_photo, display_copy, in_frame
+from dldl_core.ui.analysis import analyze_photo, display_copy, in_frame, looks_label
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,10 @@ def test_a_face_just_under_the_threshold_counts_when_the_first_look_was_sure(pre
     sure = dataclasses.replace(face, score=0.9, confirmation=0.65)
     result.candidates = [sure]
     assert [f is sure for f in result.faces_at(0.7)] == [True] and result.set_aside(0.7) == []
+    assert looks_label(sure, 0.7) == ("detection 0.90, confirmation 0.65 (just under the threshold, kept for its "
+                                      "sure detection)")
+    assert looks_label(face, 0.7) == f"detection {face.score:.2f}, confirmation {face.confirmation:.2f}"
+    assert "kept" not in looks_label(sure, 0.75)  # set aside at a stricter threshold
     unsure = dataclasses.replace(face, score=0.6, confirmation=0.65)
     result.candidates = [unsure]
     assert result.faces_at(0.7) == [] and [f is unsure for f in result.set_aside(0.7)] == [True]

@@ -11,7 +11,7 @@ from dldl_core.explain.regions import REGION_LABELS
 from dldl_core.pipeline.face import BOTH_LOOKS_MARGIN, MIN_CONFIRMATION, NEAR_CONFIRMATION
 from dldl_core.pipeline.grain import level_warning
 from dldl_core.ui import explanation_view as view
-from dldl_core.ui.analysis import MAX_UPLOAD_BYTES, PhotoAnalysis, analyze_photo
+from dldl_core.ui.analysis import MAX_UPLOAD_BYTES, PhotoAnalysis, analyze_photo, looks_label
 from dldl_core.ui.annotate import interval_label
 from dldl_core.ui.byte_cache import ByteBudgetCache
 from dldl_core.ui.photo_store import PhotoStore
@@ -114,7 +114,7 @@ for start in range(0, len(faces), per_row):
             st.image(face.chip, caption=f"face {i + 1} (aligned)", width="stretch")
             st.markdown(f"Estimated age **{face.age:.1f}**")
             st.caption(f"± {face.std:.1f}; 90 % interval {interval_label(*face.interval90)}; "
-                       f"detection {face.score:.2f}, confirmation {face.confirmation or 0:.2f}")
+                       f"{looks_label(face, threshold)}")
             if warning := level_warning(face.grain):
                 st.warning(warning)
 if st.session_state.get("analyze_face_photo") != photo.sha256 or st.session_state.analyze_face >= len(faces):

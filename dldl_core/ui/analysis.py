@@ -77,6 +77,15 @@ class PhotoAnalysis:
                 f"{n} candidate{'s' if n > 1 else ''} set aside (best confirmation {best:.2f}).")
 
 
+def looks_label(face: FacePrediction, min_confirmation: float = MIN_CONFIRMATION) -> str:
+    """The two looks' scores of a face as the page shows them, saying when a face just under the threshold was kept
+    for a sure first look (dldl_core.pipeline.face.is_confirmed)."""
+    label = f"detection {face.score:.2f}, confirmation {_confirmation(face):.2f}"
+    if _confirmation(face) < min_confirmation and is_confirmed(face.score, face.confirmation, min_confirmation):
+        label += " (just under the threshold, kept for its sure detection)"
+    return label
+
+
 def _confirmation(face: FacePrediction) -> float:
     return 0.0 if face.confirmation is None else float(face.confirmation)
 
