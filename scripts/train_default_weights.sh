@@ -38,6 +38,10 @@
 # (the pins hold the sidecar's metrics too):
 #   python scripts/build_model_card.py --data ../shared/datasets/utkface --weights weights/<name>.safetensors
 #   python scripts/pin_weights.py
+# Before the card, its measured sections (each tied to the weights' sha256 by the tests):
+#   python benchmarks/wild_proxy.py --data ../shared/datasets/utkface --limit 200 --weights <file> --json \
+#     > weights/<name>.wild_proxy.current.json   (then add a "note" on what the pipeline changed, if anything)
+#   python benchmarks/smiles.py --weights <file> --out weights/<name>.smiles.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/datasets/utkface}
