@@ -45,7 +45,7 @@ def default_predictor():
 
 
 @pytest.mark.parametrize("effect", ["as is", "webcam size (640 px wide)", "low light", "low light without grain",
-                                    "JPEG quality 12", "camera tilted 20 degrees"])
+                                    "hard light from the left", "JPEG quality 12", "camera tilted 20 degrees"])
 def test_the_default_finds_all_six_faces_with_no_false_box_and_no_gross_error(group_photo_path, default_predictor,
                                                                               effect):
     photo, move = PHOTO_EFFECTS[effect](load_rgb(group_photo_path))

@@ -120,9 +120,19 @@ def tilted_camera(rgb: np.ndarray, degrees: float = 20.0) -> tuple[np.ndarray, P
     return rotated, lambda points: points @ matrix[:, :2].T + matrix[:, 2]
 
 
+def side_light(rgb: np.ndarray, lit: float = 1.7, shade: float = 0.35,
+               tint: tuple[float, float, float] = (1.12, 1.0, 0.82)) -> tuple[np.ndarray, PointMap]:
+    """Hard warm light from the left: the gain falls from ``lit`` at the left edge to ``shade`` at the right, so the
+    left faces are washed out (clipped) and the right ones in shade, as the wild proxy's strong_light at its extremes
+    (dldl_core.data.wild.WARM_TINT)."""
+    gain = np.linspace(lit, shade, rgb.shape[1], dtype=np.float32)[None, :, None] * np.asarray(tint, np.float32)
+    return np.clip(np.rint(rgb.astype(np.float32) * gain), 0, 255).astype(np.uint8), _same
+
+
 PHOTO_EFFECTS: dict[str, PhotoEffect] = {"as is": as_is, "webcam size (640 px wide)": webcam_size,
                                          "low light": low_light, "low light without grain": dim_light,
-                                         "JPEG quality 12": heavy_jpeg, "camera tilted 20 degrees": tilted_camera}
+                                         "hard light from the left": side_light, "JPEG quality 12": heavy_jpeg,
+                                         "camera tilted 20 degrees": tilted_camera}
 
 
 def measure_group_photo(rgb: np.ndarray, weights: Sequence[str]) -> list[dict]:
