@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -62,24 +63,20 @@ def measure(data: Path, limit: int, seed: int, template, chip_size: int, per_kin
 
 def table(scores: dict) -> list[dict]:
     """Per threshold (None: the detector alone keeps every candidate), with dldl_core.pipeline.face.is_confirmed's
-    rule: recall, false boxes and precision."""
-    rows = []
-    for threshold in (None, *THRESHOLDS):
-        t = 0.0 if threshold is None else threshold  # 0 keeps every candidate
-        true = sum(any(is_confirmed(s, c, t) for s, c in hits) for hits in scores["positives"])
-        false_neg = sum(is_confirmed(s, c, t) for s, c in scores["negatives"])
-        false_pos = sum(is_confirmed(s, c, t) for s, c in scores["extra"])
-        rows.append({"confirmation": "none (detector alone)" if threshold is None else f">= {threshold}",
-                     "recall": true / len(scores["positives"]), "false_boxes_on_non_faces": false_neg,
-                     "false_boxes_on_photos": false_pos,
-                     "precision": true / max(true + false_neg + false_pos, 1)})
-    alone = MIN_CONFIRMATION  # the default threshold on the second look's score alone, without is_confirmed's allowance
-    true = sum(any(c >= alone for _, c in hits) for hits in scores["positives"])
-    false_neg, false_pos = sum(c >= alone for _, c in scores["negatives"]), sum(c >= alone for _, c in scores["extra"])
-    rows.append({"confirmation": f">= {alone}, second look alone", "recall": true / len(scores["positives"]),
-                 "false_boxes_on_non_faces": false_neg, "false_boxes_on_photos": false_pos,
-                 "precision": true / max(true + false_neg + false_pos, 1)})
-    return rows
+    rule, then the default threshold on the second look's score alone (without the rule's allowance): recall, false
+    boxes and precision."""
+    rows = [table_row("none (detector alone)" if t is None else f">= {t}", scores,
+                      lambda s, c, t=t: is_confirmed(s, c, 0.0 if t is None else t)) for t in (None, *THRESHOLDS)]
+    return [*rows, table_row(f">= {MIN_CONFIRMATION}, second look alone", scores, lambda s, c: c >= MIN_CONFIRMATION)]
+
+
+def table_row(label: str, scores: dict, kept: Callable[[float, float], bool]) -> dict:
+    """One row: ``kept(first-look score, confirmation)`` says which candidates count as faces."""
+    true = sum(any(kept(s, c) for s, c in hits) for hits in scores["positives"])
+    false_neg = sum(kept(s, c) for s, c in scores["negatives"])
+    false_pos = sum(kept(s, c) for s, c in scores["extra"])
+    return {"confirmation": label, "recall": true / len(scores["positives"]), "false_boxes_on_non_faces": false_neg,
+            "false_boxes_on_photos": false_pos, "precision": true / max(true + false_neg + false_pos, 1)}
 
 
 def confirmation_cost_ms(template, chip_size: int, repeat: int = 30) -> dict:

@@ -76,7 +76,7 @@ def check_args(args: argparse.Namespace) -> str | None:
 
 
 def read_faces(data: Path, ages: tuple[float, float], mesh: FaceMesh) -> list[dict[str, Any]]:
-    """Val faces without a copy in train whose true age is in ``ages``: file, age, chip, mouth shape, expression."""
+    """Val faces without a copy in train whose true age is in ``ages``: age, chip and expression."""
     in_train = val_files_with_train_copy(data / "duplicates.csv")
     faces = []
     for sample in read_manifest(data / "manifest.csv", data / "images").split("val").samples:
@@ -86,9 +86,7 @@ def read_faces(data: Path, ages: tuple[float, float], mesh: FaceMesh) -> list[di
         points, score = mesh.points(chip)
         if score < MIN_MESH_SCORE:
             continue
-        shape = mouth_shape(points)
-        faces.append({"file": sample.file, "age": float(sample.age), "chip": chip, "shape": shape,
-                      "expression": expression(shape)})
+        faces.append({"age": float(sample.age), "chip": chip, "expression": expression(mouth_shape(points))})
     return faces
 
 

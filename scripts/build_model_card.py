@@ -244,13 +244,7 @@ def wild_section(path: Path) -> str:
     from dldl_core.evaluation.wild_report import condition_table, paired_sections
 
     result = json.loads(path.read_text())
-    means = []
-    for name, by_condition in result["results"].items():
-        shares = [s["gross_error_share"] for s in by_condition.values() if s.get("gross_error_share") is not None]
-        missed = sum(s["faces_missed"] for s in by_condition.values())
-        total = sum(s["n"] for s in by_condition.values())
-        means.append(f"`{name}` {100 * sum(shares) / len(shares):.1f}% gross errors on average over the "
-                     f"{len(shares)} conditions, {missed} of {total} faces missed")
+    means = [f"`{name}` {proxy_means(by_condition)}" for name, by_condition in result["results"].items()]
     note = (f"{WILD_PROXY_NOTE} `--limit {result['n_faces']} --seed {result['seed']}`. The training's wild "
             f"augmentation imitates some of the same effects (light, occluders, blur, JPEG) with other code; the "
             f"proxy is the project's own yardstick, not a set of real photos. Mean over conditions: "
@@ -260,6 +254,16 @@ def wild_section(path: Path) -> str:
     for sentence, paired_table in paired_sections(result):
         section += f"{textwrap.fill(sentence, 116)}\n\n{paired_table}\n\n"
     return section + current_pipeline_section(path.with_name(path.name.replace(".wild_proxy.", ".wild_proxy.current.")))
+
+
+def proxy_means(by_condition: dict) -> str:
+    """One network's wild-proxy summaries in a phrase: its mean gross-error share over the conditions and the faces
+    it missed."""
+    shares = [s["gross_error_share"] for s in by_condition.values() if s.get("gross_error_share") is not None]
+    missed = sum(s["faces_missed"] for s in by_condition.values())
+    total = sum(s["n"] for s in by_condition.values())
+    return (f"{100 * sum(shares) / len(shares):.1f}% gross errors on average over the {len(shares)} conditions, "
+            f"{missed} of {total} faces missed")
 
 
 def current_pipeline_section(path: Path) -> str:
@@ -273,12 +277,8 @@ def current_pipeline_section(path: Path) -> str:
 
     result = json.loads(path.read_text())
     (name, by_condition), = result["results"].items()
-    shares = [s["gross_error_share"] for s in by_condition.values() if s.get("gross_error_share") is not None]
-    missed = sum(s["faces_missed"] for s in by_condition.values())
-    total = sum(s["n"] for s in by_condition.values())
     note = (f"{result.get('note', '')} `{name}` through the face pipeline as it is now (the same command, `--limit "
-            f"{result['n_faces']} --seed {result['seed']}`): {100 * sum(shares) / len(shares):.1f}% gross errors on "
-            f"average over the {len(shares)} conditions, {missed} of {total} faces missed.").strip()
+            f"{result['n_faces']} --seed {result['seed']}`): {proxy_means(by_condition)}.").strip()
     table = condition_table(result["results"])  # the conditions are described under the table above
     return f"### The shipped network through today's face pipeline\n\n{textwrap.fill(note, 116)}\n\n{table}\n\n"
 

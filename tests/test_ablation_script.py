@@ -3,10 +3,8 @@ the intervals behind its comparisons and the report block."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
-import sys
 from argparse import Namespace
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from scipy import stats
+from script_modules import script_module
 
 from dldl_core.maths.intervals import paired_bootstrap, t_interval
 
@@ -22,12 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def ablation():
-    spec = importlib.util.spec_from_file_location("benchmarks_ablation", ROOT / "benchmarks" / "ablation.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module(ROOT / "benchmarks" / "ablation.py", "benchmarks_ablation") as module:
+        yield module
 
 
 def test_the_table_needs_eighteen_distinct_trainings_seeded_comparisons_first(ablation):

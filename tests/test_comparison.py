@@ -2,14 +2,13 @@
 bundled faces."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from script_modules import script_module
 
 from dldl_core.evaluation.comparison import compare_errors, comparison_table, verdict
 from dldl_core.models.weights import DEFAULT_WEIGHTS
@@ -20,12 +19,8 @@ SCRIPT = ROOT / "benchmarks" / "compare_weights.py"
 
 @pytest.fixture(scope="module")
 def compare_weights():
-    spec = importlib.util.spec_from_file_location("benchmarks_compare_weights", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module(SCRIPT, "benchmarks_compare_weights") as module:
+        yield module
 
 
 def test_numbers_by_hand_and_a_face_one_missed_is_left_out_of_both():

@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from script_modules import script_module
 
 from dldl_core.data.images import load_rgb
 from dldl_core.evaluation.expressions import (
@@ -134,12 +134,8 @@ def test_errors_summary_and_table():
 
 @pytest.fixture(scope="module")
 def smiles():
-    spec = importlib.util.spec_from_file_location("benchmarks_smiles", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module(SCRIPT, "benchmarks_smiles") as module:
+        yield module
 
 
 @needs_litert

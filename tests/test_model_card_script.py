@@ -2,13 +2,12 @@
 filled, and the figures come from the measurements given."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from script_modules import script_module
 
 from dldl_core.models.sidecar import read_sidecar
 
@@ -18,12 +17,8 @@ WEIGHTS = ROOT / "weights" / "thin_age_net.safetensors"
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("build_model_card", ROOT / "scripts" / "build_model_card.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module(ROOT / "scripts" / "build_model_card.py", "build_model_card") as module:
+        yield module
 
 
 def test_the_card_is_rendered_from_the_measurements_given(script, tmp_path):

@@ -3,7 +3,6 @@ error causes (dldl_core.evaluation.error_causes) and benchmarks/wild_proxy.py, o
 present, on UTKFace."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from script_modules import script_module
 
 from dldl_core.data.images import load_rgb
 from dldl_core.data.wild import CONDITIONS, group_photo, pasted, turned_head_maps
@@ -40,12 +40,8 @@ def chips(predictor, grace_hopper_path, astronaut_path) -> dict[str, np.ndarray]
 
 @pytest.fixture(scope="module")
 def wild_proxy():
-    spec = importlib.util.spec_from_file_location("benchmarks_wild_proxy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module(SCRIPT, "benchmarks_wild_proxy") as module:
+        yield module
 
 
 def rng(seed: int = 3) -> np.random.Generator:
