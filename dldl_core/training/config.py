@@ -74,6 +74,9 @@ class TrainConfig:
     sigma: float = field(default=2.0, metadata=_option("label std where the manifest gives none"))
     input_size: int = field(default=128, metadata=_option("square network input in pixels, a multiple of 32"))
     epochs: int = field(default=60, metadata=_option("number of epochs; a resumed run may be given more"))
+    time_budget: float | None = field(default=None, metadata=_option(
+        "seconds for all epochs (training and validation): after the first epoch, --epochs is lowered to the number "
+        "that fits, and the schedule decays over those (for a machine lent for a fixed time)"))
     batch_size: int = field(default=128, metadata=_option("images per step (per process under torchrun)"))
     lr: float = field(default=1e-3, metadata=_option("peak learning rate of AdamW"))
     weight_decay: float = field(default=1e-4, metadata=_option("AdamW's decoupled weight decay"))
@@ -88,7 +91,7 @@ class TrainConfig:
         "the manifest's split validated after every epoch; where it has no row, the training loss picks the best"))
     limit: int | None = field(default=None, metadata=_option("use only the first N training rows (smoke tests)"))
     init: str | None = field(default=None, metadata=_option(
-        "start from these weights (e.g. fine-tuning at a larger input size)"))
+        "start from these weights (e.g. fine-tuning at a larger input size); their alignment template is kept"))
     ema: float = field(default=0.0, metadata=_option(
         "decay of a moving average of the weights that is validated and kept instead (e.g. 0.998); 0: off"))
     keep: str = field(default="best", metadata=_option(

@@ -40,9 +40,11 @@ from dldl_core.training.rng import gather_rng_states, restore_rng_states, seed_a
 from dldl_core.training.run_log import append_record, read_log, rewrite_log
 from dldl_core.training.schedule import build_scheduler
 
-__all__ = ["TrainConfig", "Trainer", "evaluate_dataset", "out_paths", "train", "training_template"]
+__all__ = ["TrainConfig", "Trainer", "epochs_within_budget", "evaluate_dataset", "out_paths", "train",
+           "training_template"]
 
 log = logging.getLogger(__name__)
+budget_clock = time.perf_counter  # times the first epoch against a run's time budget
 
 
 def out_paths(out: str | os.PathLike) -> dict[str, Path]:
@@ -104,6 +106,12 @@ def training_template(dataset: FaceDataset, count: int = 600, seed: int = 0
         return None, chip_size
 
 
+def epochs_within_budget(epochs: int, budget_seconds: float, epoch_seconds: float) -> int:
+    """The number of epochs (at least 1, at most ``epochs``) that fit in ``budget_seconds`` at ``epoch_seconds``
+    each."""
+    return max(1, min(epochs, int(budget_seconds // max(epoch_seconds, 1e-9))))
+
+
 def evaluate_dataset(model: AgeNet, dataset: FaceDataset, preprocess: Preprocess, objective: str,
                      batch_size: int = 256, tta: bool = True, amp: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Predicted and true ages over a dataset of aligned chips."""
@@ -139,6 +147,9 @@ class Trainer:
         self.start_epoch, self.best_score, self.history = 0, math.inf, []
         if checkpoint is not None:
             self._restore(checkpoint)
+            if config.time_budget and checkpoint.config:  # the epochs the budget set when the run began
+                self.config = config = dataclasses.replace(config, epochs=min(config.epochs,
+                                                                               checkpoint.config["epochs"]))
         elif self.rank == 0:
             self.paths["log"].unlink(missing_ok=True)
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
@@ -150,8 +161,13 @@ class Trainer:
 
     def fit(self) -> Path:
         """Train the remaining epochs; returns the weights path."""
-        for epoch in range(self.start_epoch, self.config.epochs):
+        epoch = self.start_epoch
+        while epoch < self.config.epochs:
+            t0 = budget_clock()
             self.run_epoch(epoch)
+            if epoch == 0 and self.config.time_budget:
+                self._fit_epochs_to_budget(budget_clock() - t0)
+            epoch += 1
         if self.world > 1:
             dist.barrier()
         return self.paths["weights"]
@@ -203,6 +219,21 @@ class Trainer:
         if self.ema is not None:
             self.ema.update_parameters(self.model)
         return terms
+
+    def _fit_epochs_to_budget(self, epoch_seconds: float) -> None:
+        """Lower ``epochs`` to what ``time_budget`` allows at the first epoch's pace; the schedule follows."""
+        if self.world > 1:  # every process keeps the same number of epochs: the slowest one's
+            slowest = torch.tensor([epoch_seconds], device=self.device)
+            dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
+            epoch_seconds = float(slowest)
+        epochs = epochs_within_budget(self.config.epochs, self.config.time_budget, epoch_seconds)
+        if epochs == self.config.epochs:
+            return
+        tqdm.write(f"time budget {self.config.time_budget:.0f} s at {epoch_seconds:.1f} s an epoch: {epochs} epochs "
+                   f"instead of {self.config.epochs}")
+        self.config = dataclasses.replace(self.config, epochs=epochs)
+        steps = len(self.loader)
+        self.scheduler = build_scheduler(self.optimizer, self.config, steps, done_steps=steps)
 
     def _kept_network(self) -> AgeNet:
         """The network validated and saved: the moving average where there is one."""
@@ -266,6 +297,9 @@ class Trainer:
         """The training and val sets, and the preprocessing with the template measured on the training chips."""
         c = self.config
         preprocess = Preprocess(input_size=c.input_size, template=c.template)
+        if c.template is None and c.init:  # fine-tuning keeps the alignment the network learnt
+            init = load_weights(c.init).preprocess
+            preprocess = dataclasses.replace(preprocess, template=init.template, chip_size=init.chip_size)
         train_set = _dataset(c, c.train_split, preprocess, c.limit)
         if train_set is None:
             raise ValueError(f"{c.manifest}: no usable training rows (split {c.train_split!r})")
