@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -50,3 +51,11 @@ def test_dataset_and_its_uint8_cache_agree(tmp_path, photo_folder):
     ds.cache = cache
     assert torch.equal(ds[3][0], FaceDataset(folder, samples, 64).load(3))
     assert len(list((tmp_path / "cache").glob("*.tmp*"))) == 0
+
+
+def test_a_cache_decoded_by_worker_processes_keeps_the_order(tmp_path, photo_folder):
+    folder, manifest = photo_folder
+    samples = read_manifest(manifest, folder).samples
+    serial = build_cache(FaceDataset(folder, samples, 32), tmp_path / "serial", progress=False)
+    parallel = build_cache(FaceDataset(folder, samples, 32), tmp_path / "parallel", progress=False, workers=2)
+    assert np.array_equal(serial, parallel) and len({row.tobytes() for row in parallel}) == len(samples)

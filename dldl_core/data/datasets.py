@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from dldl_core.data.images import load_rgb
@@ -184,8 +184,10 @@ def cache_path(cache_dir: str | os.PathLike, image_dir: str | os.PathLike, sampl
     return Path(cache_dir) / f"faces_{size}_{digest.hexdigest()[:16]}.npy"
 
 
-def build_cache(dataset: FaceDataset, cache_dir: str | os.PathLike, progress: bool = True) -> np.ndarray:
-    """Decode every image once into an (N, S, S, 3) uint8 array on disk and memory-map it.
+def build_cache(dataset: FaceDataset, cache_dir: str | os.PathLike, progress: bool = True, workers: int = 0
+                ) -> np.ndarray:
+    """Decode every image once into an (N, S, S, 3) uint8 array on disk and memory-map it; ``workers`` processes
+    decode in parallel (the order is kept).
 
     Decoding a JPEG costs more than a TinyAgeNet step on a small CPU, so training decodes once and reuses.
     The array is written to a temporary name and renamed, so an interrupted build never leaves a bad cache.
@@ -197,8 +199,13 @@ def build_cache(dataset: FaceDataset, cache_dir: str | os.PathLike, progress: bo
         s = dataset.input_size
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(dataset), s, s, 3))
         saved, dataset.cache = dataset.cache, None
-        for i in tqdm(range(len(dataset)), desc=f"decoding {len(dataset)} images", disable=not progress):
-            array[i] = dataset.load(i).permute(1, 2, 0).numpy()
+        loader = DataLoader(dataset, batch_size=64, shuffle=False, num_workers=workers)
+        done = 0
+        with tqdm(total=len(dataset), desc=f"decoding {len(dataset)} images", disable=not progress) as bar:
+            for faces, _, _ in loader:
+                array[done:done + len(faces)] = faces.permute(0, 2, 3, 1).numpy()
+                done += len(faces)
+                bar.update(len(faces))
         dataset.cache = saved
         array.flush()
         del array

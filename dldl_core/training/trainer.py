@@ -76,7 +76,8 @@ def _dataset(config: TrainConfig, split: str | None, preprocess: Preprocess, lim
         distributed = dist.is_available() and dist.is_initialized()
         if distributed and dist.get_rank() != 0:
             dist.barrier()  # rank 0 decodes the cache; the others then map the finished file
-        ds.cache = build_cache(ds, config.cache_dir or default_cache_dir(), progress=config.progress)
+        ds.cache = build_cache(ds, config.cache_dir or default_cache_dir(), progress=config.progress,
+                               workers=config.workers)
         if distributed and dist.get_rank() == 0:
             dist.barrier()
     return ds
