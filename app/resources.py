@@ -51,7 +51,7 @@ def weights_label(path: Path) -> str:
 
 
 def weights_caption(path: Path) -> str:
-    """``Weights: thin_age_net.safetensors, 128 px, val MAE 4.82``: the file in use and what its card measured."""
+    """``Weights: thin_age_net.safetensors, 160 px, val MAE 4.68``: the file in use and what its card measured."""
     try:
         sidecar = read_sidecar(path)
     except (WeightsError, OSError, ValueError):

@@ -16,8 +16,13 @@
 #      (cosine, 1 warm-up epoch), EMA 0.998, wild_light;
 #   6. ThinAgeNet only: from stage 5's weights, a second low-learning-rate cycle at 128x128, 6 epochs, batch 64,
 #      lr 1e-4 (cosine, 1 warm-up epoch), EMA 0.998, wild_light;
-#   7. ThinAgeNet only, the shipped default: from stage 6's weights, stage 6's cycle with the wild_night
-#      augmentation (wild_light plus dim, grainy exposures on 15 % of the faces), keeping the best epoch.
+#   7. ThinAgeNet only: from stage 6's weights, stage 6's cycle with the wild_night augmentation (wild_light plus
+#      dim, grainy exposures on 15 % of the faces), keeping the best epoch;
+#   8. ThinAgeNet only, on a GPU: from stage 7's weights at 160x160, 33 epochs, batch 128, lr 3e-4 (cosine, 1 warm-up
+#      epoch), EMA 0.998, wild_night, keeping the last epoch (the shipped run: 7-12 s an epoch on one H200, its
+#      epochs set by --time-budget 350, the train chips re-encoded as WebP quality 72 to fit the transfer there);
+#   9. ThinAgeNet only, the shipped default: from stage 8's weights, a second cycle at 160x160, 14 epochs, lr 1e-4,
+#      otherwise as stage 8 (the shipped run: --time-budget 185).
 #   Tried and not shipped (see the model card): `thin128` (stage 3's weights, 6 epochs of the `wild` augmentation,
 #   then `wild_light`, at 128x128) and `thin128_resample` (stage 5 with wild_resample, val 5.035).
 #   `thin128_from_stage4` runs stage 5 alone; for it and thin128_resample, INIT=<64 px stage-4 weights> starts from
@@ -28,9 +33,12 @@
 #   `tiny_night` runs TinyAgeNet's stage 3 alone, from INIT (default: this folder's stage 2).
 #   `tiny128` (tried, not shipped: val 5.589 against stage 3's 5.207) runs TinyAgeNet at 128x128 from INIT (default:
 #   this folder's stage 3), 8 epochs, batch 64, lr 3e-4 (cosine, 1 warm-up epoch), EMA 0.998, wild_night.
+#   `thin160` runs stages 8 and 9 alone, from INIT (default: this folder's stage 7), and ships them; `thin224`
+#   (tried, not shipped: val 4.771 against 160 px's 4.683) runs the same two cycles at 224x224 (26 epochs at
+#   3e-4, then 15 at 2e-4). Both want a GPU; WORKERS (default 7) sets their data-loading processes.
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|
-#                                     thin128_cycle3|thin128_night|tiny_night|tiny128]
+#                                     thin128_cycle3|thin128_night|tiny_night|tiny128|thin160|thin224]
 #   (default: all)
 #
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
@@ -51,9 +59,9 @@ PYTHON=${PYTHON:-python}
 WHICH=${1:-all}
 case "$WHICH" in
   thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|thin128_night|tiny_night|\
-  tiny128) ;;
+  tiny128|thin160|thin224) ;;
   *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|\
-thin128_night|tiny_night|tiny128]" >&2
+thin128_night|tiny_night|tiny128|thin160|thin224]" >&2
      exit 2 ;;
 esac
 
@@ -76,6 +84,11 @@ thin_stage5() {  # init weights: ThinAgeNet from its 64 px stage 4 to 128x128
 thin_stage6() {  # init weights[, run name[, augmentation]]: a second, low-learning-rate cycle at 128x128 from stage 5
   train_stage thin "${2:-thin_128_restart}" --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 1e-4 \
     --ema 0.998 --augment "${3:-wild_light}" --init "$1"
+}
+
+gpu_cycle() {  # size, run name, init weights, epochs, lr: a cycle at a larger input on a GPU (stages 8 and 9)
+  train_stage thin "$2" --input-size "$1" --batch-size 128 --epochs "$4" --warmup-epochs 1 --lr "$5" --ema 0.998 \
+    --augment wild_night --keep last --workers "${WORKERS:-7}" --init "$3"
 }
 
 tiny_stage3() {  # init weights: TinyAgeNet's stage 2 fine-tuned with dim, grainy exposures among the wild effects
@@ -106,8 +119,22 @@ if [[ $WHICH == thin || $WHICH == all ]]; then
   thin_stage5 "$RUNS/thin_64_wild_light.safetensors"
   thin_stage6 "$RUNS/thin_128_long.safetensors"
   thin_stage6 "$RUNS/thin_128_restart.safetensors" thin_128_night wild_night
-  ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light thin_128_long thin_128_restart thin_128_night
+  gpu_cycle 160 thin_160 "$RUNS/thin_128_night.safetensors" 33 3e-4
+  gpu_cycle 160 thin_160_cycle2 "$RUNS/thin_160.safetensors" 14 1e-4
+  ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light thin_128_long thin_128_restart thin_128_night thin_160 \
+    thin_160_cycle2
   $PYTHON scripts/pin_weights.py  # the ONNX graph and the sha256 pins of the new weights
+fi
+if [[ $WHICH == thin160 ]]; then  # stages 8 and 9 alone, from INIT or this folder's stage 7; the log is not rebuilt
+  gpu_cycle 160 thin_160 "${INIT:-$RUNS/thin_128_night.safetensors}" 33 3e-4
+  gpu_cycle 160 thin_160_cycle2 "$RUNS/thin_160.safetensors" 14 1e-4
+  cp "$RUNS/thin_160_cycle2.safetensors" weights/thin_age_net.safetensors
+  cp "$RUNS/thin_160_cycle2.json" weights/thin_age_net.json
+  $PYTHON scripts/pin_weights.py
+fi
+if [[ $WHICH == thin224 ]]; then  # tried, not shipped: stages 8 and 9 at 224x224
+  gpu_cycle 224 thin_224 "${INIT:-$RUNS/thin_128_night.safetensors}" 26 3e-4
+  gpu_cycle 224 thin_224_cycle2 "$RUNS/thin_224.safetensors" 15 2e-4
 fi
 if [[ $WHICH == thin128 ]]; then  # tried, not shipped: see the model card
   train_stage thin thin_128_wild --input-size 128 --batch-size 64 --epochs 6 --warmup-epochs 1 --lr 5e-4 \

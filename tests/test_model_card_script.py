@@ -28,11 +28,16 @@ def test_the_card_is_rendered_from_the_measurements_given(script, tmp_path):
     samples = [SimpleNamespace(file=f) for f in ("a.jpg", "b.jpg", "c.jpg")]
     chip_eval = SimpleNamespace(samples=samples, pred=np.array([10.0, 20.0, 30.0]), true=np.array([12.0, 20.0, 35.0]))
     (tmp_path / "duplicates.csv").write_text("group,file,age,split\n0,a.jpg,12,val\n0,x.jpg,12,train\n")
-    fields = script.card_fields(WEIGHTS, tmp_path, results, chip_eval, [], 1.5, "a test CPU")
+    log = [{"epoch": 1, "epoch_s": 5400.0, "l1": 6.0, "val_mae": 5.5},  # a CPU stage, validated on the whole split
+           {"stage": 2, "epoch": 1, "epoch_s": 120.0, "l1": 5.0, "val250_mae": 5.1, "device": "a test GPU"},
+           {"stage": 2, "epoch": 2, "epoch_s": 60.0, "l1": 4.5, "val250_mae": 4.9, "device": "a test GPU"}]
+    fields = script.card_fields(WEIGHTS, tmp_path, results, chip_eval, log, "a test CPU")
     card = script.CARD_TEMPLATE.format_map(fields)
     assert card.startswith("# Model card: thin_age_net.safetensors")
     assert read_sidecar(WEIGHTS)["sha256"] in card and "| chip | the aligned chips as they are |" in card
     assert "| 3.210 |" in card  # the chip MAE given, not the sidecar's
     assert "Without the 1 val faces" in card and "chip MAE 2.500" in card  # b and c: errors 0 and 5
-    assert "1.50 h on a test CPU" in card and "{" not in card.replace("{}", "")
+    assert ("1.50 h on a test CPU (stage 1, with other work on the same cores) and 3.0 min on a test GPU (stage 2)"
+            in card and "{" not in card.replace("{}", ""))
+    assert "the MAE on the 250 val faces it watched from 5.100 after its first epoch to 4.900 after its last" in card
     assert "## Real photos: the wild proxy" in card  # the proxy's JSON beside the shipped weights
