@@ -84,15 +84,17 @@ def test_training_stages_of_a_log():
     assert training_stages([{"epoch": 1}, {"epoch": 2}]) == []  # one stage: nothing to mark
 
 
-def test_the_shipped_log_has_seven_stages_the_last_at_128_px():
+def test_the_shipped_log_has_nine_stages_the_last_at_160_px():
     from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar
 
     card = load_model_card(DEFAULT_WEIGHTS)
     stages = training_stages(card.train_log)
-    assert [name for name, _, _ in stages] == [f"stage {k}" for k in range(1, 8)]
+    assert [name for name, _, _ in stages] == [f"stage {k}" for k in range(1, 10)]
     assert stages[0][1] == 1 and stages[-1][2] == len(card.train_log)
     recipe = read_sidecar(DEFAULT_WEIGHTS)["recipe"]  # the last stage's recipe is the shipped network's
-    assert recipe["input_size"] == 128 and stages[-1][2] - stages[-1][1] + 1 == recipe["epochs"]
+    assert recipe["input_size"] == 160 and stages[-1][2] - stages[-1][1] + 1 == recipe["epochs"]
+    gpu_stages = {r["stage"] for r in card.train_log if "device" in r}
+    assert gpu_stages == {8, 9} and all("val250_mae" in r for r in card.train_log if "device" in r)
 
 
 def test_coverage_of_the_90_percent_interval_per_pipeline(weights_copy):

@@ -142,6 +142,13 @@ def test_history_figure_puts_the_loss_on_its_own_axis():
     assert [t.name for t in only_mae.data] == ["val MAE"]
 
 
+def test_history_figure_draws_a_stage_watched_on_250_val_faces_as_its_own_line():
+    log = [{"val_mae": 5.0, "total": 6.0}, {"val250_mae": 4.6, "total": 5.5}, {"val250_mae": 4.5, "total": 5.4}]
+    whole, watched, loss = plots.history_figure(log).data
+    assert [whole.name, watched.name, loss.name] == ["val MAE", "val MAE, 250 faces", "training loss"]
+    assert list(whole.y) == [5.0, None, None] and list(watched.y) == [None, 4.6, 4.5]
+
+
 def test_stage_region_figure_is_regions_by_stages_with_a_titled_colour_bar():
     from plotly.colors import get_colorscale
 

@@ -71,7 +71,9 @@ if card.train_log:
     if stages:
         right.caption(f"The {len(card.train_log)} epochs of the training log in a row; the shaded spans are its "
                       f"{len(stages)} training stages, each started from the previous one's weights (the full card "
-                      "below describes each).")
+                      "below describes each)." + (" The dashed line: stages that watched 250 val faces each epoch "
+                                                  "instead of the whole split."
+                                                  if any("val250_mae" in r for r in card.train_log) else ""))
 for key, title in (("recipe", "Training recipe"), ("training", "Training run"), ("evaluation", "Evaluation run")):
     if card.sidecar.get(key):
         with st.expander(title):

@@ -189,7 +189,8 @@ def region_figure(deltas: Mapping[str, float], title: str = "Change in estimated
 
 def history_figure(log: Sequence[Mapping[str, float]], title: str = "Training history",
                    stages: Sequence[tuple[str, int, int]] = ()) -> go.Figure:
-    """Validation MAE and training loss per epoch of a training log, the epochs of all its stages in a row;
+    """Validation MAE (on the whole val split, or ``val250_mae`` where a stage watched 250 val faces) and training
+    loss per epoch of a training log, the epochs of all its stages in a row;
     each of ``stages`` (name, first and last epoch, counted from 1 over the whole log) is shaded and labelled
     above the plot. The MAE axis is logarithmic when the MAE spans more than a factor of 3, so that the late
     stages' small gains stay visible beside the first epochs."""
@@ -201,6 +202,10 @@ def history_figure(log: Sequence[Mapping[str, float]], title: str = "Training hi
                                  line={"color": BLUE}, marker={"size": 4}))
         if max(mae) > 3 * min(mae):
             fig.update_yaxes(type="log")
+    if any(r.get("val250_mae") for r in log):  # stages that watched 250 val faces, not the whole split
+        fig.add_trace(go.Scatter(x=x, y=[r.get("val250_mae") for r in log], mode="lines+markers",
+                                 name="val MAE, 250 faces", line={"color": BLUE, "dash": "dash"},
+                                 marker={"size": 4, "symbol": "circle-open"}))
     if any("total" in r for r in log):
         fig.add_trace(go.Scatter(x=x, y=[r.get("total") for r in log], mode="lines", name="training loss",
                                  line={"color": ORANGE, "dash": "dot"}, yaxis="y2"))
