@@ -66,10 +66,11 @@ TRIED = {
          " bf16 autocast, 186-214 s an epoch with the CPU nearly to itself) reached val MAE 5.589 at its last "
          "epoch (5.918, 5.755, 5.655, 5.589 over the last four, the training L1 6.53 against stage 3's 6.22 at "
          "64x64): 0.38 above stage 3's 5.207 by the same per-epoch validation. TinyAgeNet stays at 64x64, with a "
-         "4x4 CAM grid, and fast; ThinAgeNet is the network for 8x8 maps."),
-        ("ThinAgeNet, trained the same way at 64x64 with two more stages there and three at 128x128, is the default "
-         "(weights/MODEL_CARD.md): more accurate and with finer explanations (an 8x8 CAM grid) for several times the "
-         "forward time (docs/performance.md); TinyAgeNet stays for the highest frame rate on a small CPU."),
+         "4x4 CAM grid, and fast; ThinAgeNet is the network for finer maps."),
+        ("ThinAgeNet, trained the same way at 64x64 with two more stages there, three at 128x128 and two at 160x160 "
+         "on a GPU, is the default (weights/MODEL_CARD.md): more accurate and with finer explanations (a 10x10 CAM "
+         "grid) for several times the forward time (docs/performance.md); TinyAgeNet stays for the highest frame "
+         "rate on a small CPU."),
     ],
     "thin_age_net": [
         ("From scratch, an exponential moving average of the weights (decay 0.998, about 500 steps) lagged the "

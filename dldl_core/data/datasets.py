@@ -199,7 +199,8 @@ def build_cache(dataset: FaceDataset, cache_dir: str | os.PathLike, progress: bo
         s = dataset.input_size
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(dataset), s, s, 3))
         saved, dataset.cache = dataset.cache, None
-        loader = DataLoader(dataset, batch_size=64, shuffle=False, num_workers=workers)
+        # its own generator: iterating a loader draws a seed, which must not move the training's random state
+        loader = DataLoader(dataset, batch_size=64, shuffle=False, num_workers=workers, generator=torch.Generator())
         done = 0
         with tqdm(total=len(dataset), desc=f"decoding {len(dataset)} images", disable=not progress) as bar:
             for faces, _, _ in loader:
