@@ -45,7 +45,7 @@ PINS = {'thin_age_net': {'sha256': 'a445e3a852ad6c2c781bc1dad8644e4fee823b2edac4
                               'val_faces_missed_full': 8,
                               'val_mae_chip_tta': 5.20743080861092,
                               'val_mae_full_tta': 5.264355591712081,
-                              'val_mae_pasted_tta': 5.337949412148232},
+                              'val_mae_pasted_tta': 5.345108079793952},
                   'license': 'Trained on UTKFace, which its authors provide for non-commercial research purposes '
                              'only; the copyright of the images belongs to their original owners. These weights '
                              'inherit that restriction: non-commercial research use only.'}}

@@ -50,13 +50,13 @@ class OverlayCost:
                 f"most {self.fps_with:.0f} instead of {self.fps_without:.0f} frames per second ({self.source}).")
 
 
-# What the page says until its own loop has measured the overlay: ThinAgeNet at 128 px (the default) on onnxruntime,
-# flip-TTA, the map recomputed every 2nd frame, 640x480 frames with one face; medians of three runs of 200 frames on
-# the project's 2-core CPU with nothing else running: 28.5 / 28.6 / 29.1 fps without the overlay, 20.7 / 20.8 / 21.8
-# fps with it (frames of 35.1 / 35.0 / 34.4 ms, the overlay adding 13.2 / 13.0 / 11.4 ms).
+# What the page says until its own loop has measured the overlay: ThinAgeNet at 160 px (the default) on onnxruntime,
+# flip-TTA, the map recomputed every 2nd frame, 640x480 frames with one face; one run of 200 frames each on the
+# project's 2-core CPU with nothing else running: 21.8 fps without the overlay, 16.5 fps with it (frames of 45.8 ms,
+# the overlay adding 14.7 ms).
 MEASURED_OVERLAY_COST = OverlayCost(
-    frame_ms=35.0, cam_ms=13.0,
-    source="ThinAgeNet at 128 px, measured on a 2-core CPU with python benchmarks/bench_live.py --gradcam-cost")
+    frame_ms=45.8, cam_ms=14.7,
+    source="ThinAgeNet at 160 px, measured on a 2-core CPU with python benchmarks/bench_live.py --gradcam-cost")
 
 
 @dataclass(frozen=True)
