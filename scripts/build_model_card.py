@@ -165,8 +165,8 @@ NEXT_STEPS = {
     "tiny_age_net": ("Every stage ran on a 2-core CPU (about 470 train img/s at 64x64 under bf16 autocast); longer "
                      "training or a larger input on a GPU are the next steps."),
     "thin_age_net": ("Stages 1-7 ran on a 2-core CPU (about 150 train img/s at 64x64, 30-36 at 128x128, under bf16 "
-                     "autocast), stages 8 and 9 on a GPU for 9 minutes; a longer GPU budget (more epochs at 160x160, "
-                     "or 224x224 given the epochs to adapt) is the next step."),
+                     "autocast), stages 8 and 9 on a GPU (5.9 minutes of epochs); a longer GPU budget (more epochs at "
+                     "160x160, or 224x224 given the epochs to adapt) is the next step."),
 }
 # The stages of each shipped network, as scripts/train_default_weights.sh runs them.
 FINE_TUNE = ("epochs from stage {k}'s weights, {lr} with 1 warm-up epoch, the light augmentation and an exponential "
