@@ -4,21 +4,17 @@ import dataclasses
 import json
 
 import pytest
+from train_configs import TEMPLATE, small_config
 
 from dldl_core.models.weights import load_weights
 from dldl_core.training.config import TrainConfig
 from dldl_core.training.trainer import Trainer, epochs_within_budget, out_paths, train
 
-TEMPLATE = ((0.32, 0.42), (0.68, 0.42), (0.5, 0.58), (0.5, 0.76), (0.12, 0.48), (0.88, 0.48))
-
 
 @pytest.fixture
 def config(photo_folder, tmp_path) -> TrainConfig:
-    """Epochs of three steps on six 32x32 chips, validated on two."""
-    folder, manifest = photo_folder
-    return TrainConfig(data=str(folder), manifest=str(manifest), out=str(tmp_path / "run.safetensors"),
-                       input_size=32, epochs=4, batch_size=2, warmup_epochs=1, amp=False, template=TEMPLATE,
-                       cache_dir=str(tmp_path / "cache"), progress=False)
+    """Four epochs of three steps on six 32x32 chips, validated on two."""
+    return small_config(photo_folder, tmp_path, epochs=4)
 
 
 def logged_epochs(config: TrainConfig) -> list[int]:

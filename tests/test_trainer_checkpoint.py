@@ -7,24 +7,20 @@ import random
 import numpy as np
 import pytest
 import torch
+from train_configs import small_config
 
 from dldl_core.cli.main import main
 from dldl_core.training.checkpoint import load_checkpoint
 from dldl_core.training.config import TrainConfig
 from dldl_core.training.trainer import Trainer, out_paths, train
 
-# An alignment template given in the config, so that these runs skip measuring one on the training chips.
-TEMPLATE = ((0.32, 0.42), (0.68, 0.42), (0.5, 0.58), (0.5, 0.76), (0.12, 0.48), (0.88, 0.48))
 TIMINGS = ("train_img_per_s", "epoch_s")
 
 
 @pytest.fixture
 def config(photo_folder, tmp_path) -> TrainConfig:
     """Two epochs of three steps on six 32x32 chips, validated on two."""
-    folder, manifest = photo_folder
-    return TrainConfig(data=str(folder), manifest=str(manifest), out=str(tmp_path / "run.safetensors"),
-                       input_size=32, epochs=2, batch_size=2, warmup_epochs=1, amp=False, template=TEMPLATE,
-                       cache_dir=str(tmp_path / "cache"), progress=False)
+    return small_config(photo_folder, tmp_path, epochs=2)
 
 
 def interrupted_after_the_first_epoch(config: TrainConfig) -> None:

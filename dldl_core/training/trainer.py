@@ -32,7 +32,7 @@ from dldl_core.maths import metrics
 from dldl_core.models.networks import ARCH_ALIASES, AgeNet, ModelConfig
 from dldl_core.models.objectives import get_objective
 from dldl_core.models.preprocess import Preprocess
-from dldl_core.models.weights import load_weights, save_weights
+from dldl_core.models.weights import load_weights, read_sidecar, resolve, save_weights
 from dldl_core.pipeline.inference import autocast_for, estimate, pick_device
 from dldl_core.training.checkpoint import Checkpoint, check_config, load_checkpoint, save_checkpoint
 from dldl_core.training.config import TrainConfig
@@ -298,8 +298,8 @@ class Trainer:
         """The training and val sets, and the preprocessing with the template measured on the training chips."""
         c = self.config
         preprocess = Preprocess(input_size=c.input_size, template=c.template)
-        if c.template is None and c.init:  # fine-tuning keeps the alignment the network learnt
-            init = load_weights(c.init).preprocess
+        if c.template is None and c.init:  # fine-tuning keeps the alignment the network learnt (its sidecar's)
+            init = Preprocess.from_dict(read_sidecar(resolve(c.init)[0])["preprocess"])
             preprocess = dataclasses.replace(preprocess, template=init.template, chip_size=init.chip_size)
         train_set = _dataset(c, c.train_split, preprocess, c.limit)
         if train_set is None:
