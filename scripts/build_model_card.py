@@ -408,9 +408,9 @@ def write_val_predictions(weights: Path, chip_eval) -> None:
             writer.writerow([int(s.age), round(float(p), 2), s.meta.get("gender", ""), s.meta.get("race", "")])
 
 
-def record_in_sidecar(weights: Path, results: dict, seconds: dict, split: str) -> tuple[list[dict], float, str]:
-    """Store the metrics, the evaluation's and the training's cost in the sidecar; returns the training log, its
-    hours and the hardware named."""
+def record_in_sidecar(weights: Path, results: dict, seconds: dict, split: str) -> tuple[list[dict], str]:
+    """Store the metrics, the evaluation's and the training's cost in the sidecar; returns the training log and the
+    evaluation's hardware named."""
     metrics = dict(read_sidecar(weights).get("metrics") or {})
     metrics.update({f"{split}_{k}": v for k, v in results.items()})
     metrics.update({"val_mae_chip_tta": results["chip"]["mae"], "val_cs5_chip_tta": results["chip"]["cs5"],
@@ -426,7 +426,7 @@ def record_in_sidecar(weights: Path, results: dict, seconds: dict, split: str) -
                                                          "hardware": hardware, "seconds": seconds},
                    training={"wall_hours_train_epochs": round(train_hours, 2),
                              "hardware": " and ".join([hardware, *devices]), "epochs_logged": len(log)})
-    return log, train_hours, hardware
+    return log, hardware
 
 
 def training_time_text(log: list[dict], hardware: str) -> str:
@@ -501,7 +501,7 @@ def main() -> None:
     weights, data = Path(args.weights), Path(args.data)
     results, seconds, chip_eval = measure(weights, data, args.split)
     write_val_predictions(weights, chip_eval)
-    log, _, hardware = record_in_sidecar(weights, results, seconds, args.split)
+    log, hardware = record_in_sidecar(weights, results, seconds, args.split)
     card = CARD_TEMPLATE.format_map(card_fields(weights, data, results, chip_eval, log, hardware))
     card_text_path(weights).write_text(card)
     print(f"wrote {card_text_path(weights)} and the metrics in {weights.with_suffix('.json').name}")
