@@ -1,4 +1,4 @@
-"""``dldl train``: a thin wrapper over dldl_core.training."""
+"""``dldl train`` and ``dldl soup``: thin wrappers over dldl_core.training."""
 from __future__ import annotations
 
 import argparse
@@ -30,8 +30,25 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _soup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("weights", nargs="+", help="two or more .safetensors files fine-tuned from one network")
+    p.add_argument("--out", required=True, help="the soup's .safetensors file (a sidecar is written beside it)")
+
+
+def soup_command(args: argparse.Namespace) -> int:
+    from dldl_core.training.soup import make_soup
+
+    if not args.out.endswith(".safetensors"):
+        raise ValueError("--out must name a .safetensors file")
+    print(f"weights written to {make_soup(args.weights, args.out)}")
+    return 0
+
+
 COMMANDS = (
     Command("train",
             'Train ThinAgeNet or TinyAgeNet on a manifest of face images.',
             _train_args, train_command),
+    Command("soup",
+            'Average the weights of networks fine-tuned from one starting point into one network (a weight soup).',
+            _soup_args, soup_command),
 )
