@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds the shipped weights from the shared UTKFace data: weights/thin_age_net.safetensors (ThinAgeNet, the
-# default, 128x128) and weights/tiny_age_net.safetensors (TinyAgeNet, the fastest, 64x64). Objective dldl_v2, in
+# default, 160x160) and weights/tiny_age_net.safetensors (TinyAgeNet, the fastest, 64x64). Objective dldl_v2, in
 # stages, each keeping its best epoch on the val split (stage 4 of ThinAgeNet its last):
 #   1. from scratch at 64x64, lr 1e-3 (cosine): TinyAgeNet 20 epochs with the paper's augmentation; ThinAgeNet 14
 #      epochs (1 warm-up epoch) with the light augmentation;
@@ -21,8 +21,13 @@
 #   8. ThinAgeNet only, on a GPU: from stage 7's weights at 160x160, 33 epochs, batch 128, lr 3e-4 (cosine, 1 warm-up
 #      epoch), EMA 0.998, wild_night, keeping the last epoch (the shipped run: 7-12 s an epoch on one H200, its
 #      epochs set by --time-budget 350, the train chips re-encoded as WebP quality 72 to fit the transfer there);
-#   9. ThinAgeNet only, the shipped default: from stage 8's weights, a second cycle at 160x160, 14 epochs, lr 1e-4,
-#      otherwise as stage 8 (the shipped run: --time-budget 185).
+#   9. ThinAgeNet only: from stage 8's weights, a second cycle at 160x160, 14 epochs, lr 1e-4, otherwise as stage 8
+#      (the shipped run: --time-budget 185);
+#  10. ThinAgeNet only: from stage 9's weights, three fine-tunes side by side (seeds 1-3, lr 1e-4, 1.5e-4 and 2e-4;
+#      21, 22 and 24 epochs, set by --time-budget 370 in the shipped run; otherwise as stage 9), then the mean of
+#      their weights (`dldl soup`: a weight soup);
+#  11. ThinAgeNet only, the shipped default: three more from stage 10's mean (seeds 11-13, the same learning rates;
+#      22, 24 and 23 epochs, --time-budget 300), then the mean of all six networks of stages 10 and 11.
 #   Tried and not shipped (see the model card): `thin128` (stage 3's weights, 6 epochs of the `wild` augmentation,
 #   then `wild_light`, at 128x128) and `thin128_resample` (stage 5 with wild_resample, val 5.035).
 #   `thin128_from_stage4` runs stage 5 alone; for it and thin128_resample, INIT=<64 px stage-4 weights> starts from
@@ -33,12 +38,14 @@
 #   `tiny_night` runs TinyAgeNet's stage 3 alone, from INIT (default: this folder's stage 2).
 #   `tiny128` (tried, not shipped: val 5.589 against stage 3's 5.207) runs TinyAgeNet at 128x128 from INIT (default:
 #   this folder's stage 3), 8 epochs, batch 64, lr 3e-4 (cosine, 1 warm-up epoch), EMA 0.998, wild_night.
+#   `thin160_soup` runs stages 10 and 11 alone, from INIT (default: this folder's stage 9), and ships their soup.
 #   `thin160` runs stages 8 and 9 alone, from INIT (default: this folder's stage 7), and ships them; `thin224`
 #   (tried, not shipped: val 4.771 against 160 px's 4.683) runs the same two cycles at 224x224 (26 epochs at
-#   3e-4, then 15 at 2e-4). Both want a GPU; WORKERS (default 7) sets their data-loading processes.
+#   3e-4, then 15 at 2e-4). All three want a GPU; WORKERS (default 7; 4 for each of three side by side) sets
+#   their data-loading processes.
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|
-#                                     thin128_cycle3|thin128_night|tiny_night|tiny128|thin160|thin224]
+#                                     thin128_cycle3|thin128_night|tiny_night|tiny128|thin160|thin160_soup|thin224]
 #   (default: all)
 #
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
@@ -59,9 +66,9 @@ PYTHON=${PYTHON:-python}
 WHICH=${1:-all}
 case "$WHICH" in
   thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|thin128_night|tiny_night|\
-  tiny128|thin160|thin224) ;;
+  tiny128|thin160|thin160_soup|thin224) ;;
   *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|\
-thin128_night|tiny_night|tiny128|thin160|thin224]" >&2
+thin128_night|tiny_night|tiny128|thin160|thin160_soup|thin224]" >&2
      exit 2 ;;
 esac
 
@@ -86,13 +93,38 @@ thin_stage6() {  # init weights[, run name[, augmentation]]: a second, low-learn
     --ema 0.998 --augment "${3:-wild_light}" --init "$1"
 }
 
-gpu_cycle() {  # size, run name, init weights, epochs, lr: a cycle at a larger input on a GPU (stages 8 and 9)
+gpu_cycle() {  # size, run name, init weights, epochs, lr[, seed]: a cycle at a larger input on a GPU (stages 8-11)
   train_stage thin "$2" --input-size "$1" --batch-size 128 --epochs "$4" --warmup-epochs 1 --lr "$5" --ema 0.998 \
-    --augment wild_night --keep last --workers "${WORKERS:-7}" --init "$3"
+    --augment wild_night --keep last --workers "${WORKERS:-7}" --seed "${6:-0}" --init "$3"
+}
+
+soup_stage() {  # run name, init weights, first seed, three epoch counts: three fine-tunes side by side at lr 1e-4,
+  # 1.5e-4 and 2e-4, then the mean of their weights as the run's weights (stages 10 and 11; WORKERS=4 each)
+  local run=$1 init=$2 seed=$3 WORKERS=${WORKERS:-4}
+  gpu_cycle 160 "${run}1" "$init" "$4" 1e-4 "$seed" &
+  gpu_cycle 160 "${run}2" "$init" "$5" 1.5e-4 $((seed + 1)) &
+  gpu_cycle 160 "${run}3" "$init" "$6" 2e-4 $((seed + 2)) &
+  wait
 }
 
 tiny_stage3() {  # init weights: TinyAgeNet's stage 2 fine-tuned with dim, grainy exposures among the wild effects
   train_stage tiny tiny_64_night --epochs 10 --warmup-epochs 1 --lr 2e-4 --ema 0.998 --augment wild_night --init "$1"
+}
+
+thin_soup_stages() {  # init weights: stages 10 and 11, each three fine-tunes averaged; the six averaged at the end
+  soup_stage thin_160_soup_a "$1" 1 21 22 24
+  $DLDL soup "$RUNS"/thin_160_soup_a{1,2,3}.safetensors --out "$RUNS/thin_160_soup_a.safetensors"
+  soup_stage thin_160_soup_b "$RUNS/thin_160_soup_a.safetensors" 11 22 24 23
+  $DLDL soup "$RUNS"/thin_160_soup_{a,b}{1,2,3}.safetensors --out "$RUNS/thin_160_soup.safetensors"
+}
+
+ship_side_by_side() {  # stage, runs: append a stage of networks trained side by side to the default's log, the
+  # lines of its i-th run marked "ingredient": i
+  local stage=$1 i=1 log=weights/thin_age_net.train_log.jsonl; shift
+  for run in "$@"; do
+    sed "s/^{/{\"stage\": $stage, \"ingredient\": $i, /" "$RUNS/$run.log.jsonl" >> "$log"
+    i=$((i + 1))
+  done
 }
 
 ship() {  # arch, runs in order: the last one's weights, every stage's log (stage k's lines marked "stage": k)
@@ -121,8 +153,13 @@ if [[ $WHICH == thin || $WHICH == all ]]; then
   thin_stage6 "$RUNS/thin_128_restart.safetensors" thin_128_night wild_night
   gpu_cycle 160 thin_160 "$RUNS/thin_128_night.safetensors" 33 3e-4
   gpu_cycle 160 thin_160_cycle2 "$RUNS/thin_160.safetensors" 14 1e-4
+  thin_soup_stages "$RUNS/thin_160_cycle2.safetensors"
   ship thin thin_64 thin_64_ft thin_64_ft2 thin_64_wild_light thin_128_long thin_128_restart thin_128_night thin_160 \
     thin_160_cycle2
+  ship_side_by_side 10 thin_160_soup_a{1,2,3}
+  ship_side_by_side 11 thin_160_soup_b{1,2,3}
+  cp "$RUNS/thin_160_soup.safetensors" weights/thin_age_net.safetensors
+  cp "$RUNS/thin_160_soup.json" weights/thin_age_net.json
   $PYTHON scripts/pin_weights.py  # the ONNX graph and the sha256 pins of the new weights
 fi
 if [[ $WHICH == thin160 ]]; then  # stages 8 and 9 alone, from INIT or this folder's stage 7; the log is not rebuilt
@@ -130,6 +167,13 @@ if [[ $WHICH == thin160 ]]; then  # stages 8 and 9 alone, from INIT or this fold
   gpu_cycle 160 thin_160_cycle2 "$RUNS/thin_160.safetensors" 14 1e-4
   cp "$RUNS/thin_160_cycle2.safetensors" weights/thin_age_net.safetensors
   cp "$RUNS/thin_160_cycle2.json" weights/thin_age_net.json
+  $PYTHON scripts/pin_weights.py
+fi
+if [[ $WHICH == thin160_soup ]]; then  # stages 10 and 11 alone, from INIT or this folder's stage 9, and ships
+  # the mean of their six networks (a weight soup); the log is not rebuilt
+  thin_soup_stages "${INIT:-$RUNS/thin_160_cycle2.safetensors}"
+  cp "$RUNS/thin_160_soup.safetensors" weights/thin_age_net.safetensors
+  cp "$RUNS/thin_160_soup.json" weights/thin_age_net.json
   $PYTHON scripts/pin_weights.py
 fi
 if [[ $WHICH == thin224 ]]; then  # tried, not shipped: stages 8 and 9 at 224x224

@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from dldl_core.models.weights import WeightsError, update_sidecar
-from dldl_core.ui.model_card import coverage_caption, load_model_card, metric_label, pipelines_caption, training_stages
+from dldl_core.ui.model_card import (
+    coverage_caption,
+    load_model_card,
+    metric_label,
+    pipelines_caption,
+    stages_caption,
+    training_stages,
+)
 
 
 @pytest.fixture
@@ -84,17 +91,31 @@ def test_training_stages_of_a_log():
     assert training_stages([{"epoch": 1}, {"epoch": 2}]) == []  # one stage: nothing to mark
 
 
-def test_the_shipped_log_has_nine_stages_the_last_at_160_px():
+def test_networks_trained_side_by_side_are_runs_of_their_stage():
+    log = [{"epoch": 1}, {"stage": 2, "ingredient": 1, "epoch": 1}, {"stage": 2, "ingredient": 1, "epoch": 2},
+           {"stage": 2, "ingredient": 2, "epoch": 1}, {"stage": 3, "epoch": 1, "val250_mae": 4.0}]
+    stages = training_stages(log)
+    assert stages == [("stage 1", 1, 1), ("stage 2.1", 2, 3), ("stage 2.2", 4, 4), ("stage 3", 5, 5)]
+    caption = stages_caption(log, stages)
+    assert "4 training runs" in caption and "Runs 2.1-2.2: networks trained side by side" in caption
+    plain = log[:1] + log[-1:]
+    assert "250 val faces" in caption and "side by side" not in stages_caption(plain, training_stages(plain))
+
+
+def test_the_shipped_log_ends_with_two_stages_of_three_networks_averaged_at_160_px():
     from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar
 
     card = load_model_card(DEFAULT_WEIGHTS)
     stages = training_stages(card.train_log)
-    assert [name for name, _, _ in stages] == [f"stage {k}" for k in range(1, 10)]
+    assert [name for name, _, _ in stages] == [f"stage {k}" for k in range(1, 10)] + [
+        f"stage {k}.{i}" for k in (10, 11) for i in (1, 2, 3)]
     assert stages[0][1] == 1 and stages[-1][2] == len(card.train_log)
-    recipe = read_sidecar(DEFAULT_WEIGHTS)["recipe"]  # the last stage's recipe is the shipped network's
-    assert recipe["input_size"] == 160 and stages[-1][2] - stages[-1][1] + 1 == recipe["epochs"]
+    recipe = read_sidecar(DEFAULT_WEIGHTS)["recipe"]  # the shipped network is the mean of the last six runs
+    assert recipe["input_size"] == 160 and len(recipe["soup"]) == 6
+    assert [i["epochs"] for i in recipe["soup"]] == [last - first + 1 for _, first, last in stages[-6:]]
+    assert card.summary["started from"] == "the mean of 6 networks (a weight soup)"
     gpu_stages = {r["stage"] for r in card.train_log if "device" in r}
-    assert gpu_stages == {8, 9} and all("val250_mae" in r for r in card.train_log if "device" in r)
+    assert gpu_stages == {8, 9, 10, 11} and all("val250_mae" in r for r in card.train_log if "device" in r)
 
 
 def test_coverage_of_the_90_percent_interval_per_pipeline(weights_copy):

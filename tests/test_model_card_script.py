@@ -38,7 +38,20 @@ def test_the_card_is_rendered_from_the_measurements_given(script, tmp_path):
     assert "| 3.210 |" in card  # the chip MAE given, not the sidecar's
     assert "Without the 1 val faces" in card and "chip MAE 2.500" in card  # b and c: errors 0 and 5
     assert ("1.50 h on a test CPU (stage 1, with other work on the same cores) and 3.0 min on a test GPU (stage 2)"
-            in card and "{" not in card.replace("{}", ""))
+            in " ".join(card.split()) and "{" not in card.replace("{}", ""))
     assert ("the MAE on the 250 val faces it watched from 5.100 after its first epoch to 4.900 after its last"
             in " ".join(card.split()))
     assert "## Real photos: the wild proxy" in card  # the proxy's JSON beside the shipped weights
+
+
+def test_networks_trained_side_by_side_count_their_longest_run_and_the_soup_is_named(script):
+    log = [{"stage": 2, "ingredient": i, "epoch": e, "epoch_s": 60.0 * i, "l1": 5.0, "val250_mae": 5.0 - e / 10,
+            "device": "a test GPU"} for i in (1, 2) for e in (1, 2)]
+    assert script.epochs_wall_seconds(log) == 240.0  # network 2's two epochs of 120 s; network 1 ran meanwhile
+    assert "4.0 min on a test GPU (stage 2)" in script.training_time_text(log, "a test CPU")
+    soup = {"soup": [{"file": "a.safetensors"}, {"file": "b.safetensors"}], "input_size": 160}
+    assert script.kept_text(soup, log).startswith("The shipped network is the mean of the weights of stage 2's 2 "
+                                                  "networks")
+    assert script.kept_text({"best_epoch": 3, "epochs": 5}, log) == "The last stage kept its epoch 3 of 5"
+    gains = script.stage_gains([{"epoch": 1, "l1": 6.0, "val_mae": 5.5}, *log])
+    assert "Stage 2 trained 2 networks side by side" in gains and "4.900 to 4.800 in 2 epochs" in gains

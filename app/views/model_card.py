@@ -10,6 +10,7 @@ from dldl_core.ui.model_card import (
     load_model_card,
     metric_label,
     pipelines_caption,
+    stages_caption,
     training_stages,
 )
 
@@ -69,11 +70,7 @@ if card.train_log:
     stages = training_stages(card.train_log)
     right.plotly_chart(plots.history_figure(card.train_log, stages=stages), key="card_history")
     if stages:
-        right.caption(f"The {len(card.train_log)} epochs of the training log in a row; the shaded spans are its "
-                      f"{len(stages)} training stages, each started from the previous one's weights (the full card "
-                      "below describes each)." + (" The dashed line: stages that watched 250 val faces each epoch "
-                                                  "instead of the whole split."
-                                                  if any("val250_mae" in r for r in card.train_log) else ""))
+        right.caption(stages_caption(card.train_log, stages))
 for key, title in (("recipe", "Training recipe"), ("training", "Training run"), ("evaluation", "Evaluation run")):
     if card.sidecar.get(key):
         with st.expander(title):

@@ -83,7 +83,7 @@ class ModelCard:
                 "input size": s.get("preprocess", {}).get("input_size"), "objective": s.get("objective"),
                 "age support": f"{model.get('min_age')}..{model.get('max_age')} ({model.get('num_bins')} bins)",
                 "best epoch": recipe.get("best_epoch"), "epochs": recipe.get("epochs"),
-                "started from": Path(recipe["init"]).name if recipe.get("init") else "random initialisation",
+                "started from": _started_from(recipe),
                 "epochs in the training log": len(self.train_log) if self.train_log else None,
                 "sha256": str(s.get("sha256", ""))[:16] + "..."}
 
@@ -174,20 +174,40 @@ def coverage_caption(rows: list[dict[str, Any]]) -> str:
             "lower share means the intervals are too narrow." + (f" Mean widths in years: {widths}." if widths else ""))
 
 
+def _started_from(recipe: dict[str, Any]) -> str:
+    """Where the network's last stage began: its init weights, or the networks a weight soup averaged."""
+    if recipe.get("soup"):
+        return f"the mean of {len(recipe['soup'])} networks (a weight soup)"
+    return Path(recipe["init"]).name if recipe.get("init") else "random initialisation"
+
+
 def training_stages(log: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
     """The stages of a training log, each (``stage k``, its first and last epoch counted from 1 over the whole log).
 
     A log of several runs marks each record of run k with ``"stage": k`` from the second run on; unmarked records
-    belong to stage 1. A log without marks is one stage, returned as an empty list (nothing to mark).
+    belong to stage 1. A stage of networks trained side by side (then averaged) marks the records of its i-th with
+    ``"ingredient": i`` too, named ``stage k.i``. A log without marks is one stage, returned as an empty list.
     """
     stages: list[tuple[str, int, int]] = []
     for epoch, record in enumerate(log, start=1):
-        name = f"stage {record.get('stage', 1)}"
+        name = f"stage {record.get('stage', 1)}" + (f".{record['ingredient']}" if record.get("ingredient") else "")
         if stages and stages[-1][0] == name:
             stages[-1] = (name, stages[-1][1], epoch)
         else:
             stages.append((name, epoch, epoch))
     return stages if len(stages) > 1 else []
+
+
+def stages_caption(log: list[dict[str, Any]], stages: list[tuple[str, int, int]]) -> str:
+    """The Model card page's caption of the training history: what its shaded spans and lines are."""
+    side_by_side = [name for name, _, _ in stages if "." in name]
+    return (f"The {len(log)} epochs of the training log in a row; the shaded spans are its {len(stages)} training "
+            "runs, each started from the previous stage's weights (the full card below describes each)."
+            + (f" Runs {side_by_side[0].removeprefix('stage ')}-{side_by_side[-1].removeprefix('stage ')}: networks "
+               "trained side by side from one start, stage by stage, and averaged (a weight soup)."
+               if side_by_side else "")
+            + (" The dashed line: stages that watched 250 val faces each epoch instead of the whole split."
+               if any("val250_mae" in r for r in log) else ""))
 
 
 METRIC_WORDS = {"val": "val", "mae": "MAE", "cs5": "CS@5", "e": "e-error", "tta": "TTA", "chip": "chips",
