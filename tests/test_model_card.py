@@ -114,6 +114,7 @@ def test_the_shipped_log_ends_with_two_stages_of_three_networks_averaged_at_160_
     assert recipe["input_size"] == 160 and len(recipe["soup"]) == 6
     assert [i["epochs"] for i in recipe["soup"]] == [last - first + 1 for _, first, last in stages[-6:]]
     assert card.summary["started from"] == "the mean of 6 networks (a weight soup)"
+    assert card.summary["epochs"] == "21-24 for each of the 6 networks" and "last" in card.summary["best epoch"]
     gpu_stages = {r["stage"] for r in card.train_log if "device" in r}
     assert gpu_stages == {8, 9, 10, 11} and all("val250_mae" in r for r in card.train_log if "device" in r)
 

@@ -82,8 +82,7 @@ class ModelCard:
         return {"file": self.path.name, "architecture": model.get("arch"), "parameters": s.get("num_parameters"),
                 "input size": s.get("preprocess", {}).get("input_size"), "objective": s.get("objective"),
                 "age support": f"{model.get('min_age')}..{model.get('max_age')} ({model.get('num_bins')} bins)",
-                "best epoch": recipe.get("best_epoch"), "epochs": recipe.get("epochs"),
-                "started from": _started_from(recipe),
+                **_epochs(recipe), "started from": _started_from(recipe),
                 "epochs in the training log": len(self.train_log) if self.train_log else None,
                 "sha256": str(s.get("sha256", ""))[:16] + "..."}
 
@@ -172,6 +171,16 @@ def coverage_caption(rows: list[dict[str, Any]]) -> str:
     return ("The share of validation faces whose true age lies inside the central 90 % interval of their predicted "
             "distribution (the interval the app and dldl predict show); a calibrated interval covers about 90 %, a "
             "lower share means the intervals are too narrow." + (f" Mean widths in years: {widths}." if widths else ""))
+
+
+def _epochs(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The summary's ``best epoch`` and ``epochs``: the last stage's, or for a weight soup each network's."""
+    soup = recipe.get("soup")
+    if not soup:
+        return {"best epoch": recipe.get("best_epoch"), "epochs": recipe.get("epochs")}
+    counts = sorted({int(i["epochs"]) for i in soup if i.get("epochs")})
+    span = (f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}") if counts else "?"
+    return {"best epoch": "each network's last", "epochs": f"{span} for each of the {len(soup)} networks"}
 
 
 def _started_from(recipe: dict[str, Any]) -> str:

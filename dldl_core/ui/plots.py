@@ -190,10 +190,10 @@ def region_figure(deltas: Mapping[str, float], title: str = "Change in estimated
 def history_figure(log: Sequence[Mapping[str, float]], title: str = "Training history",
                    stages: Sequence[tuple[str, int, int]] = ()) -> go.Figure:
     """Validation MAE (on the whole val split, or ``val250_mae`` where a stage watched 250 val faces) and training
-    loss per epoch of a training log, the epochs of all its stages in a row;
-    each of ``stages`` (name, first and last epoch, counted from 1 over the whole log) is shaded and labelled
-    above the plot. The MAE axis is logarithmic when the MAE spans more than a factor of 3, so that the late
-    stages' small gains stay visible beside the first epochs."""
+    loss per epoch of a training log, the epochs of all its stages in a row; each of ``stages`` (name, first and last
+    epoch, counted from 1 over the whole log) is shaded and labelled above the plot by its number (``stage 10.2`` ->
+    ``10.2``: short labels, so that narrow stages stay legible). The MAE axis is logarithmic when the MAE spans more
+    than a factor of 3, so that the late stages' small gains stay visible beside the first epochs."""
     fig = go.Figure()
     x = list(range(1, len(log) + 1))
     mae = [r["val_mae"] for r in log if r.get("val_mae")]
@@ -213,11 +213,12 @@ def history_figure(log: Sequence[Mapping[str, float]], title: str = "Training hi
                                   "tickmode": "auto", "nticks": 6})
     for i, (name, first, last) in enumerate(stages):
         fig.add_vrect(x0=first - 0.5, x1=last + 0.5, fillcolor=GREY if i % 2 else BLUE, opacity=0.10, line_width=0,
-                      layer="below", annotation_text=name, annotation_position="top left",
+                      layer="below", annotation_text=name.removeprefix("stage "), annotation_position="top left",
                       annotation_yanchor="bottom")
         if i:
             fig.add_vline(x=first - 0.5, line_color=GREY, line_dash="dot", line_width=1)
-    fig = _layout(fig, title, "epoch (stage after stage)" if stages else "epoch", "val MAE (years)", 360)
+    fig = _layout(fig, title, "epoch (stage after stage, each numbered above its span)" if stages else "epoch",
+                  "val MAE (years)", 360)
     if stages:
         fig.update_layout(margin={"t": 80})
     return fig
