@@ -103,3 +103,14 @@ def test_strip_occlusion_with_and_without_flip(net, x):
     _, flipped = strip_occlusion(net, x, "vertical", flip=True)
     assert plain[0, 2] == pytest.approx(base_v[0], abs=1e-3)
     assert flipped[0, 2] == pytest.approx((base_v[0] + 50 + 20 * 3 / 8) / 2, abs=0.3)
+
+
+@pytest.mark.parametrize("size", [64, 96, 128, 160, 224])
+def test_the_default_windows_overlap_by_two_fifths_and_cover_every_pixel(size):
+    patch = size // 6
+    stride = max(round(patch * 3 / 5), 1)
+    boxes = window_boxes(size, patch, stride)
+    assert 81 <= len(boxes) <= 100  # about the 160 px network's 10 x 10 CAM grid, a forward pass each
+    assert box_masks(boxes, size).sum(0).min() >= 1  # no pixel left without a window
+    maps = sliding_window_occlusion(PatchAgeNet(), torch.randn(1, 3, size, size))
+    assert (maps.patch, maps.stride) == (patch, stride)

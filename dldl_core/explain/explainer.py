@@ -116,7 +116,7 @@ class Explainer:
         """Args:
             predictor: supplies the network, its preprocessing and the face detector (for bare chips).
             patch: sliding-window side in network-input pixels; default a sixth of the input.
-            stride: sliding-window step; default half the patch.
+            stride: sliding-window step; default three fifths of the patch.
             fill: what replaces a hidden part of the face (``dldl_core.explain.fills``): a blur of the face by
                 default, which stays nearer to real faces than a flat colour.
             bf16: run the forward-only read-outs (occlusion, the faithfulness check, Score-CAM's scoring) in bf16;
