@@ -60,8 +60,8 @@ def test_full_card(weights_copy):
     history = json.loads(at.get("plotly_chart")[2].proto.spec)
     spans = [s for s in history["layout"]["shapes"] if s["type"] == "rect"]
     assert [(s["x0"], s["x1"]) for s in spans] == [(0.5, 2.5), (2.5, 3.5)]  # the training stages, shaded
-    assert [a["text"] for a in history["layout"]["annotations"]] == ["stage 1", "stage 2"]
-    assert "2 training stages" in captions
+    assert [a["text"] for a in history["layout"]["annotations"]] == ["1", "2"]  # each stage by its number
+    assert "2 training runs" in captions
     assert frame(at, column="pipeline")["pipeline"].tolist() == ["chip", "full", "pasted"]
     assert frame(at, index_name="race").index.tolist() == ["White"]
     assert any(m.value == "**gender**" for m in at.markdown)  # from the prediction columns

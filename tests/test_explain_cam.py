@@ -151,7 +151,8 @@ def test_every_overlay_says_how_its_colours_were_chosen(explainer, hopper):
     assert scales["regions"].vmax == pytest.approx(max(abs(v) for v in result.regions.values()), rel=1e-5)
     assert "years" in occlusion.label and "target" in scales["cam"].label
     settings = result.occlusion_settings
-    assert settings["patch_px"] == explainer.input_size // 6 and settings["stride_px"] == settings["patch_px"] // 2
+    assert settings["patch_px"] == explainer.input_size // 6  # a sixth of the face, windows overlapping by 2/5
+    assert settings["stride_px"] == round(settings["patch_px"] * 3 / 5)
     assert settings["fill"] == "blur" and "blur" in settings["fill_description"]
     assert result.to_json()["colour_scales"]["occlusion"]["vmin"] == round(occlusion.vmin, 4)
     assert not result.ignores_target and not result.to_json()["cam_ignores_target"]
