@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from dldl_core.models.sidecar import PREDICTION_KEYS, WeightsError, read_sidecar, sha256_of
+from dldl_core.models.sidecar import PREDICTION_KEYS, WeightsError, read_sidecar
 from dldl_core.models.weights import load_weights, save_weights
 
-# Recipe keys that say where a run read and wrote its files, on the machine that trained it: left out of the soup's
+# Recipe keys that say where a run read and wrote its files on the machine that trained it: not in a soup's recipe
 RUN_KEYS = ("out", "data", "manifest")
 
 
@@ -70,6 +70,6 @@ def make_soup(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> Pat
     model = loaded[0].model
     model.load_state_dict(average_state_dicts([w.model.state_dict() for w in loaded]))
     recipe = soup_recipe([s.get("recipe", {}) for s in sidecars], [p.name for p in paths],
-                         [sha256_of(p) for p in paths])
+                         [w.meta["sha256"] for w in loaded])  # each verified against its file by load_weights
     licence = {"license": sidecars[0]["license"]} if sidecars[0].get("license") else {}
     return save_weights(model, out, loaded[0].preprocess, loaded[0].objective, {"recipe": recipe, **licence})
