@@ -454,7 +454,7 @@ def record_in_sidecar(weights: Path, results: dict, seconds: dict, split: str) -
                     "val_faces_missed_full": results["full"]["faces_missed"]})
     log_path = weights.with_suffix(".train_log.jsonl")
     log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.is_file() else []
-    train_hours = sum(r.get("epoch_s", 0) for r in log) / 3600
+    train_hours = epochs_wall_seconds(log) / 3600  # networks trained side by side counted once, as in the card
     threads = torch.get_num_threads()
     hardware = f"{cpu_name()}, {threads} thread{'s' if threads > 1 else ''}, no GPU"
     devices = sorted({r["device"] for r in log if "device" in r})  # stages trained elsewhere name their device
