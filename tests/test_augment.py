@@ -44,7 +44,7 @@ def test_light_preset_halves_the_paper_recipe_and_unknown_names_are_refused():
     assert paper == AugmentConfig()
     assert light.rotation == paper.rotation / 2 and light.brightness == paper.brightness / 2
     assert light.flip == paper.flip  # mirroring a face never changes its age
-    with pytest.raises(ValueError, match="paper, light, wild, wild_light, wild_night, wild_resample"):
+    with pytest.raises(ValueError, match="paper, light, wild, wild_light, wild_night, wild_resample, wild_eyewear"):
         augment_preset("strong")
 
 
@@ -145,3 +145,29 @@ def test_wild_resample_widens_the_geometry_and_resamples_more_often_than_wild_li
     assert resample.scale[0] < settling.scale[0] < settling.scale[1] < resample.scale[1]
     assert resample.low_resolution > settling.low_resolution
     assert resample.low_resolution_range[0] > settling.low_resolution_range[0]  # milder: resampled, not tiny
+
+
+def test_eyewear_covers_the_template_eyes_and_leaves_the_mouth_alone():
+    from dldl_core.models.preprocess import template_points
+
+    x = _face_batch()
+    out = augment_batch(x, _off(eyewear=1.0), torch.Generator().manual_seed(0))
+    changed = (out - x).abs().amax(1) > 1e-4  # (B, H, W)
+    eyes, mouth = template_points(None, 64)[:2].round().astype(int), template_points(None, 64)[3].round().astype(int)
+    rows = changed.any(2).float().nonzero()[:, 1]
+    assert changed[:, eyes[:, 1], eyes[:, 0]].any(1).all()  # every face wears glasses over an eye centre
+    assert not changed[:, mouth[1] - 2:, :].any()  # nothing below the eyes' band reaches the mouth
+    assert rows.min() >= eyes[:, 1].min() - 16 and rows.max() <= eyes[:, 1].max() + 16
+    bright = torch.full((16, 3, 64, 64), 0.8)
+    lens = augment_batch(bright, _off(eyewear=1.0), torch.Generator().manual_seed(1))[:, :, eyes[0, 1], eyes[0, 0]]
+    lens = lens.mean(1) < 0.6
+    assert 0 < lens.sum() < len(lens)  # sunglasses on some faces, clear lenses on the others
+    assert torch.equal(augment_batch(x, _off(eyewear=0.0)), augment_batch(x, _off()))
+
+
+def test_wild_eyewear_is_wild_night_with_glasses_and_more_occluders():
+    from dldl_core.data.augment import augment_preset
+
+    eyewear, night = augment_preset("wild_eyewear"), augment_preset("wild_night")
+    assert eyewear.eyewear > 0 == night.eyewear and eyewear.occlusion > night.occlusion
+    assert eyewear.low_light == night.low_light and eyewear.rotation == night.rotation

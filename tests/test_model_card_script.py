@@ -55,3 +55,14 @@ def test_networks_trained_side_by_side_count_their_longest_run_and_the_soup_is_n
     assert script.kept_text({"best_epoch": 3, "epochs": 5}, log) == "The last stage kept its epoch 3 of 5"
     gains = script.stage_gains([{"epoch": 1, "l1": 6.0, "val_mae": 5.5}, *log])
     assert "Stage 2 trained 2 networks side by side" in gains and "4.900 to 4.800 in 2 epochs" in gains
+
+
+def test_stages_run_on_one_machine_are_named_as_ranges(script):
+    assert script.stage_span([1, 2, 3, 4, 5, 6, 7, 12]) == "stages 1-7 and 12"
+    assert script.stage_span([3]) == "stage 3" and script.stage_span([1, 3, 4]) == "stages 1 and 3-4"
+    assert script.stage_span([1, 2, 5, 8, 9]) == "stages 1-2, 5 and 8-9"
+    log = [{"stage": s, "epoch": 1, "epoch_s": 600.0} for s in (1, 2, 12)] + [{"stage": 8, "epoch": 1, "epoch_s": 9.0,
+                                                                               "device": "a test GPU"}]
+    assert script.training_time_text(log, "a test CPU") == ("30.0 min on a test CPU (stages 1-2 and 12, with other "
+                                                            "work on the same cores) and 0.1 min on a test GPU "
+                                                            "(stage 8)")
