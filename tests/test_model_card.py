@@ -102,21 +102,20 @@ def test_networks_trained_side_by_side_are_runs_of_their_stage():
     assert "250 val faces" in caption and "side by side" not in stages_caption(plain, training_stages(plain))
 
 
-def test_the_shipped_log_ends_with_two_stages_of_three_networks_averaged_at_160_px():
+def test_the_shipped_log_has_two_stages_of_three_networks_averaged_then_a_cpu_fine_tune_of_their_mean():
     from dldl_core.models.weights import DEFAULT_WEIGHTS, read_sidecar
 
     card = load_model_card(DEFAULT_WEIGHTS)
     stages = training_stages(card.train_log)
     assert [name for name, _, _ in stages] == [f"stage {k}" for k in range(1, 10)] + [
-        f"stage {k}.{i}" for k in (10, 11) for i in (1, 2, 3)]
+        f"stage {k}.{i}" for k in (10, 11) for i in (1, 2, 3)] + ["stage 12"]
     assert stages[0][1] == 1 and stages[-1][2] == len(card.train_log)
-    recipe = read_sidecar(DEFAULT_WEIGHTS)["recipe"]  # the shipped network is the mean of the last six runs
-    assert recipe["input_size"] == 160 and len(recipe["soup"]) == 6
-    assert [i["epochs"] for i in recipe["soup"]] == [last - first + 1 for _, first, last in stages[-6:]]
-    assert card.summary["started from"] == "the mean of 6 networks (a weight soup)"
-    assert card.summary["epochs"] == "21-24 for each of the 6 networks" and "last" in card.summary["best epoch"]
+    recipe = read_sidecar(DEFAULT_WEIGHTS)["recipe"]  # the shipped network: stage 12, from the mean of the six runs
+    assert recipe["input_size"] == 160 and "soup" not in recipe and recipe["augment"]["eyewear"] > 0
+    assert recipe["epochs"] == stages[-1][2] - stages[-1][1] + 1 == recipe["best_epoch"]
+    assert card.summary["started from"].startswith("thin_160_soup.safetensors: stage 11")
     gpu_stages = {r["stage"] for r in card.train_log if "device" in r}
-    assert gpu_stages == {8, 9, 10, 11} and all("val250_mae" in r for r in card.train_log if "device" in r)
+    assert gpu_stages == {8, 9, 10, 11} and all("val250_mae" in r for r in card.train_log if r.get("stage", 1) >= 8)
 
 
 def test_coverage_of_the_90_percent_interval_per_pipeline(weights_copy):

@@ -152,7 +152,7 @@ st.subheader(f"Face {index + 1}: why this age")
 c1, c2, c3 = st.columns([1, 2, 2])
 method = c1.selectbox("CAM method", CAM_METHOD_NAMES, key="analyze_cam_method", persist_state="session",
                       help="On val faces with the shipped network (docs/explain.md): gradcam and hirescam pass the "
-                           "sanity check but do not beat a random order (gradcam barely beats its own mean map); "
+                           "sanity check but do not beat a random order nor their own mean maps; "
                            "scorecam (the network once per feature map, about 3.3 s a face on 2 CPU cores with native "
                            "bf16) beats a random order but not its mean map, and passes the sanity check on 12 faces; "
                            "gradcam++, layercam and eigencam fail it. Below the maps: how faithful the map is for "
