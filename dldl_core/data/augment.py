@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
+from dldl_core.models.preprocess import template_points
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -202,8 +204,6 @@ def _eyewear(x: torch.Tensor, p: float, generator: torch.Generator | None) -> to
     """Glasses over the aligned chip's eyes: two lenses (ellipses, or rounded rectangles as a superellipse) a little
     off the template's eye centres, either dark and tinted (sunglasses) or clear in a thick dark frame, joined by a
     bridge."""
-    from dldl_core.models.preprocess import template_points
-
     b, _, h, w = x.shape
     dev = x.device
     eyes = torch.as_tensor(template_points(None, 1.0)[:2], dtype=x.dtype, device=dev)  # (2, 2) x, y in [0, 1]
@@ -226,7 +226,7 @@ def _eyewear(x: torch.Tensor, p: float, generator: torch.Generator | None) -> to
     thickness = _uniform(b, 0.08, 0.22, generator, dev).reshape(b, 1, 1, 1)
     bridge = ((ys - centre[:, 1].reshape(b, 1, 1)).abs() <= ry.reshape(b, 1, 1) * 0.12) & \
              ((xs - centre[:, 0].reshape(b, 1, 1)).abs() <= half.reshape(b, 1, 1))
-    frame = ((radius > 1) & (radius <= 1 + thickness)) | ((radius > 1) & bridge.unsqueeze(1))
+    frame = (radius > 1) & ((radius <= 1 + thickness) | bridge.unsqueeze(1))
     frame_colour = _uniform(3 * b, 0.0, 0.3, generator, dev).reshape(b, 3, 1, 1)
     sunglasses = _chosen(b, 0.5, generator, dev)
     tint = torch.where(sunglasses, _uniform(b, 0.6, 0.95, generator, dev).reshape(b, 1, 1, 1),
