@@ -44,7 +44,8 @@ def test_light_preset_halves_the_paper_recipe_and_unknown_names_are_refused():
     assert paper == AugmentConfig()
     assert light.rotation == paper.rotation / 2 and light.brightness == paper.brightness / 2
     assert light.flip == paper.flip  # mirroring a face never changes its age
-    with pytest.raises(ValueError, match="paper, light, wild, wild_light, wild_night, wild_resample, wild_eyewear"):
+    presets = "paper, light, wild, wild_light, wild_night, wild_resample, wild_eyewear, wild_hands"
+    with pytest.raises(ValueError, match=presets):
         augment_preset("strong")
 
 
@@ -171,3 +172,39 @@ def test_wild_eyewear_is_wild_night_with_glasses_and_more_occluders():
     eyewear, night = augment_preset("wild_eyewear"), augment_preset("wild_night")
     assert eyewear.eyewear > 0 == night.eyewear and eyewear.occlusion > night.occlusion
     assert eyewear.low_light == night.low_light and eyewear.rotation == night.rotation
+
+
+def test_hands_are_drawn_in_the_faces_skin_colour_below_the_eyes():
+    from dldl_core.models.preprocess import template_points
+
+    x = _face_batch()
+    out = augment_batch(x, _off(hands=1.0), torch.Generator().manual_seed(0))
+    changed = (out - x).abs().amax(1) > 0.02  # (B, H, W)
+    share = changed.float().mean((1, 2))
+    assert (share > 0.05).all() and (share < 0.6).all()  # a hand on every face, never the whole chip
+    eyes, nose = template_points(None, 64)[:2], template_points(None, 64)[2].round().astype(int)
+    rows = torch.arange(64, dtype=torch.float32).reshape(1, 64, 1)
+    centroid_row = (changed * rows).sum((1, 2)) / changed.sum((1, 2))
+    assert (centroid_row > eyes[:, 1].mean()).all()  # the hands sit over the lower face
+    skin = x[0, :, nose[1] - 4:nose[1] + 4, nose[0] - 4:nose[0] + 4].mean((1, 2))
+    hand_colour = torch.stack([out[i][:, changed[i]].mean(1) for i in range(len(out))])
+    assert ((hand_colour - skin).abs() < 0.25).all()  # skin-coloured, not a random patch
+    assert torch.equal(augment_batch(x, _off(hands=0.0)), augment_batch(x, _off()))
+
+
+def test_hands_are_drawn_on_the_chosen_faces_only():
+    x = _face_batch().repeat(4, 1, 1, 1)
+    out = augment_batch(x, _off(hands=0.5), torch.Generator().manual_seed(3))
+    touched = ((out - x).abs().amax((1, 2, 3)) > 0.02)
+    assert 0 < touched.sum() < len(x)
+    assert torch.allclose(out[~touched], x[~touched], atol=1e-5)  # the others only pass the identity warp
+
+
+def test_wild_hands_is_wild_eyewear_with_hands():
+    from dldl_core.data.augment import augment_preset
+
+    hands, eyewear = augment_preset("wild_hands"), augment_preset("wild_eyewear")
+    assert hands.hands > 0 == eyewear.hands and hands.eyewear == eyewear.eyewear
+    assert hands.low_light == eyewear.low_light and hands.rotation == eyewear.rotation
+    out = augment_batch(_face_batch(), hands, torch.Generator().manual_seed(0))
+    assert out.shape == (8, 3, 64, 64) and out.min() >= 0 and out.max() <= 1

@@ -52,7 +52,8 @@ AUGMENT_HELP = ("augmentation preset, one of %(choices)s. paper: the DLDL-v2 rec
                 "rescale and colour jitter; wild: the paper's plus roll, perspective, light, occluders, blur, "
                 "low resolution, JPEG; wild_light: the paper's rotation, lighter jitter, about half of wild's "
                 "real-photo operations; wild_resample: wild_light with wider rescale and shift and frequent mild "
-                "down-and-up resizing")
+                "down-and-up resizing; wild_night: wild_light with dim, grainy exposures; wild_eyewear: wild_night "
+                "with glasses and more occluders; wild_hands: wild_eyewear with hands in the face's skin colour")
 
 
 @dataclass(frozen=True)
