@@ -186,17 +186,17 @@ TRIED = {
          "glasses 5.83 / 8.5 %: between the two, not shipped."),
         ("A hand in training, tried and not shipped: stage 12 fine-tuned 3 more epochs on the CPU (lr 1e-4 with 1 "
          "warm-up epoch, batch 128, EMA 0.998, seed 22, `--augment wild_hands`: `wild_eyewear` plus, on 15 % of the "
-         "faces, a palm and four fingers in the skin colour around the face's own nose over the lower face or a "
-         "cheek, and the flat pasted occluders back down to 15 %; 24.0 train img/s, 739-742 s an epoch, the CPU "
-         "shared only with short checks; `scripts/train_default_weights.sh thin160_hands`). Chip 4.576 against 4.572, -0.004 [-0.019, "
-         "+0.010] paired (no difference); on the wild proxy (the same 200 faces) under a hand MAE 6.32 against 6.36 "
-         "and gross errors 10.6 % against 11.1 % (one face), mean gross-error share over the 14 conditions 6.7 % "
-         "against 6.6 %. The proxy's hand (one shaded ellipse with finger creases) is drawn by other code than the "
-         "training's, so this is the honest test, and nothing moved. Drawn on the chip itself, without the photo, "
-         "detection and alignment, the proxy's hand gives stage 12 MAE 6.28 and 9.5 % gross errors on those faces "
-         "(clean chips 4.89 and 6.0 %): the loss is the network's, not the alignment's. 14 of the 22 gross errors "
-         "are faces of 40 or more read younger: the hand hides the cheeks or the lower face, which this network "
-         "reads age from after 40 (the cheeks and the strip of the nose tip, docs/age_stages.md)."),
+         "faces, a palm and four fingers in the skin colour around the face's own nose over the lower face or a cheek,"
+         " and the flat pasted occluders back down to 15 %; 24.0 train img/s, 739-742 s an epoch, the CPU shared only "
+         "with short checks; `scripts/train_default_weights.sh thin160_hands`). Chip 4.576 against 4.572, -0.004 "
+         "[-0.019, +0.010] paired (no difference); on the wild proxy (the same 200 faces) under a hand MAE 6.32 "
+         "against 6.36 and gross errors 10.6 % against 11.1 % (one face), mean gross-error share over the 14 "
+         "conditions 6.7 % against 6.6 %. The proxy's hand (one shaded ellipse with finger creases) is drawn by other "
+         "code than the training's, so this is the honest test, and nothing moved. Drawn on the chip itself, without "
+         "the photo, detection and alignment, the proxy's hand gives stage 12 MAE 6.28 and 9.5 % gross errors on those"
+         " faces (clean chips 4.89 and 6.0 %): the loss is the network's, not the alignment's. 14 of the 22 gross "
+         "errors are faces of 40 or more read younger: the hand hides the cheeks or the lower face, which this network"
+         " reads age from after 40 (the cheeks and the strip of the nose tip, docs/age_stages.md)."),
     ],
 }
 # What the last line of "tried" says comes next for each network.
