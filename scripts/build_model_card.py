@@ -197,6 +197,15 @@ TRIED = {
          " faces (clean chips 4.89 and 6.0 %): the loss is the network's, not the alignment's. 14 of the 22 gross "
          "errors are faces of 40 or more read younger: the hand hides the cheeks or the lower face, which this network"
          " reads age from after 40 (the cheeks and the strip of the nose tip, docs/age_stages.md)."),
+        ("Reading the face a little smaller, tried and not shipped: the 2,357 val chips shrunk about their centre "
+         "(flip-TTA) read 4.543 at 95 % of their size with the border filled by reflection, against 4.572 as they are "
+         "(97.5 %: 4.544, 92.5 %: 4.587, 90 %: 4.618; grown to 105 %: 4.615); at 95 % with the edge pixels repeated "
+         "4.549, with a black border 4.738. Photos aligned to the template shrunk by the same 5 %, with whatever "
+         "surrounds the face in the photo, read worse: full 4.622 against 4.582 (+0.040 [-0.002, +0.085] paired) and "
+         "pasted 4.670 against 4.592 (+0.078 [+0.024, +0.138]; `benchmarks/compare_weights.py --pipelines full,pasted`"
+         " with the template of a copy of the sidecar shrunk). So the chips' gain is not more of the face's "
+         "surroundings but something of their edges that does not carry over to photos; the photo pipeline keeps the "
+         "training chips' framing."),
     ],
 }
 # What the last line of "tried" says comes next for each network.
