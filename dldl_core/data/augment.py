@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -108,7 +109,7 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig = AugmentConfig(),
                          torch.stack([sin * sign, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3) output -> input
     if config.eyewear > 0:  # drawn at the template's eyes, so before the warp moves them
         images = _eyewear(images, config.eyewear, generator)
-    if config.hands > 0:  # placed from the template's mouth and eyes, so before the warp too
+    if config.hands > 0:  # placed from the template's nose and mouth, so before the warp too
         images = _hand(images, config.hands, generator)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     if config.perspective > 0:
@@ -172,6 +173,7 @@ def _low_light(x: torch.Tensor, p: float, generator: torch.Generator | None) -> 
 
 
 def _dim(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Every image of ``x`` dimmed and grainy as ``_low_light`` says."""
     b, _, h, w = x.shape
     dev = x.device
     gain = _uniform(b, 0.25, 0.6, generator, dev).reshape(b, 1, 1, 1)
@@ -189,7 +191,8 @@ def _dim(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     return torch.where(_chosen(b, 0.5, generator, dev), dark * recovered, dark).clamp(0, 1)
 
 
-def _on_chosen(x: torch.Tensor, p: float, generator: torch.Generator | None, effect) -> torch.Tensor:
+def _on_chosen(x: torch.Tensor, p: float, generator: torch.Generator | None,
+               effect: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]) -> torch.Tensor:
     """``effect`` applied to a random share ``p`` of the batch, computed on those images only (an effect on 10-15 %
     of the faces then costs 10-15 % of its batch price)."""
     chosen = _chosen(x.shape[0], p, generator, x.device).flatten().nonzero().flatten()
@@ -268,6 +271,7 @@ def _hand(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch
 
 
 def _draw_hands(faces: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """A hand on every face of ``faces``, as ``_hand`` says."""
     n, _, h, w = faces.shape
     dev, dt = faces.device, faces.dtype
     points = torch.as_tensor(template_points(None, 1.0), dtype=dt, device=dev)
@@ -290,14 +294,14 @@ def _draw_hands(faces: torch.Tensor, generator: torch.Generator | None) -> torch
     finger = palm_across * 2 / 4.15  # four fingers and three thin gaps span the palm
     length = _uniform(n, 0.2, 0.32, generator, dev)
     edge = 1.5 / w  # the anti-aliased rim, in chip units
+    start = (palm_along * 0.5).reshape(n, 1, 1)  # where the fingers leave the palm
     rho = ((u / palm_along.reshape(n, 1, 1)) ** 2 + (v / palm_across.reshape(n, 1, 1)) ** 2).sqrt()
     alpha = ((1 - rho) * palm_along.reshape(n, 1, 1) / edge + 0.5).clamp(0, 1)
     shade = 1 - 0.2 * rho.clamp(max=1) ** 2
     for k, share in enumerate((0.85, 1.0, 0.95, 0.75)):  # index to little finger
         offset, radius = (k - 1.5) * finger * 1.04, finger / 2
-        start = palm_along * 0.5
-        end = start + length * share
-        along_clamped = torch.minimum(torch.maximum(u, start.reshape(n, 1, 1)), end.reshape(n, 1, 1))
+        end = start + (length * share).reshape(n, 1, 1)
+        along_clamped = torch.minimum(torch.maximum(u, start), end)
         distance = ((u - along_clamped) ** 2 + (v - offset.reshape(n, 1, 1)) ** 2).sqrt()
         part = ((radius.reshape(n, 1, 1) - distance) / edge + 0.5).clamp(0, 1)
         part_shade = 1 - 0.3 * (distance / radius.reshape(n, 1, 1)).clamp(max=1) ** 2
