@@ -551,7 +551,7 @@ def stage_span(stages: list[int]) -> str:
             runs.append([stage])
     parts = [f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
     words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return ("stage " if stages == [stages[0]] else "stages ") + words
+    return ("stage " if len(stages) == 1 else "stages ") + words
 
 
 def training_time_text(log: list[dict], hardware: str) -> str:

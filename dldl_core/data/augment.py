@@ -228,6 +228,11 @@ def _eyewear(x: torch.Tensor, p: float, generator: torch.Generator | None) -> to
     """Glasses over the aligned chip's eyes: two lenses (ellipses, or rounded rectangles as a superellipse) a little
     off the template's eye centres, either dark and tinted (sunglasses) or clear in a thick dark frame, joined by a
     bridge."""
+    return _on_chosen(x, p, generator, _draw_glasses)
+
+
+def _draw_glasses(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Glasses on every face of ``x``, as ``_eyewear`` says."""
     b, _, h, w = x.shape
     dev = x.device
     eyes = torch.as_tensor(template_points(None, 1.0)[:2], dtype=x.dtype, device=dev)  # (2, 2) x, y in [0, 1]
@@ -258,8 +263,7 @@ def _eyewear(x: torch.Tensor, p: float, generator: torch.Generator | None) -> to
     lens_colour = _uniform(3 * b, 0.0, 0.2, generator, dev).reshape(b, 3, 1, 1)
     glazed = x * (1 - tint) + lens_colour * tint
     out = torch.where(radius <= 1, glazed, x)
-    out = torch.where(frame, frame_colour.expand_as(x), out)
-    return torch.where(_chosen(b, p, generator, dev), out, x)
+    return torch.where(frame, frame_colour.expand_as(x), out)
 
 
 def _hand(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
