@@ -50,9 +50,30 @@ def test_quantiles_of_a_gaussian():
     p = labels.gaussian_label_distribution(torch.tensor([50.0]), SUPPORT, 4.0)
     median = labels.quantile(p, SUPPORT, 0.5).item()
     lo, hi = labels.interval(p, SUPPORT, 0.9)[0].tolist()
-    assert median == pytest.approx(50.0, abs=0.6)
+    assert median == pytest.approx(50.0, abs=0.01)
     assert lo < 50 < hi
+    assert (lo + hi) / 2 == pytest.approx(50.0, abs=0.01)
     assert (hi - lo) == pytest.approx(2 * 1.645 * 4.0, rel=0.12)
+
+
+@pytest.mark.parametrize("age", [0, 30, 100])
+def test_a_point_mass_has_its_age_as_median_and_inside_its_interval(age):
+    p = labels.one_hot_distribution(torch.tensor([float(age)]), SUPPORT)
+    lo, hi = labels.interval(p, SUPPORT, 0.9)[0].tolist()
+    assert labels.quantile(p, SUPPORT, 0.5).item() == pytest.approx(age, abs=1e-6)
+    assert lo <= age <= hi and hi - lo == pytest.approx(0.9 if 0 < age < 100 else 0.45, abs=1e-5)
+    assert SUPPORT[0] <= lo and hi <= SUPPORT[-1]
+
+
+def test_the_median_of_two_equal_neighbours_lies_between_them():
+    p = torch.zeros(1, 101)
+    p[0, 40] = p[0, 41] = 0.5
+    assert labels.quantile(p, SUPPORT, 0.5).item() == pytest.approx(40.5, abs=1e-6)
+    assert labels.expectation(p, SUPPORT).item() == pytest.approx(40.5, abs=1e-6)
+
+
+def test_bin_edges_lie_halfway_between_ages():
+    assert labels.bin_edges(torch.tensor([0.0, 1.0, 3.0])).tolist() == [-0.5, 0.5, 2.0, 4.0]
 
 
 def test_ranking_targets_equal_one_minus_cdf_of_a_step_distribution():

@@ -37,3 +37,8 @@ def test_the_numpy_read_outs_are_the_torch_ones(seed):
 def test_a_quantile_outside_0_1_is_refused():
     with pytest.raises(ValueError):
         numpy_labels.quantile(np.ones((1, 3)) / 3, np.arange(3.0), 1.5)
+
+
+def test_the_numpy_bin_edges_are_the_torch_ones():
+    support = np.array([0.0, 1.0, 3.0, 4.0])
+    np.testing.assert_allclose(numpy_labels.bin_edges(support), labels.bin_edges(torch.from_numpy(support)).numpy())

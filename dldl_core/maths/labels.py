@@ -54,18 +54,28 @@ def cdf(probs: torch.Tensor) -> torch.Tensor:
     return probs.cumsum(dim=1).clamp(0, 1)
 
 
+def bin_edges(support: torch.Tensor) -> torch.Tensor:
+    """(K,) ages -> (K+1,) the edges of their bins: halfway between neighbours, the outer ones half a step out."""
+    if len(support) < 2:
+        return torch.cat([support, support])
+    inner = (support[1:] + support[:-1]) / 2
+    return torch.cat([support[:1] - (inner[0] - support[0]), inner, support[-1:] + (support[-1] - inner[-1])])
+
+
 def quantile(probs: torch.Tensor, support: torch.Tensor, q: float) -> torch.Tensor:
-    """(B, K) -> (B,) the q-quantile, linear between the points (l_k, CDF_k) and starting at (l_0, 0)."""
+    """(B, K) -> (B,) the q-quantile, each p_k spread evenly over the bin around l_k (``bin_edges``), so the
+    quantiles agree with the expectation (a point mass at 30 has median 30); kept inside the support."""
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"quantile must be in [0, 1], got {q}")
-    c = torch.nn.functional.pad(cdf(probs.double()), (1, 0))  # (B, K+1), a leading 0
-    s = torch.cat([support[:1], support]).double()  # (K+1,)
+    c = torch.nn.functional.pad(cdf(probs.double()), (1, 0))  # (B, K+1): the CDF at each bin edge, a leading 0
+    s = bin_edges(support.double())  # (K+1,)
     target = torch.full((c.shape[0], 1), q, dtype=c.dtype)
     hi = torch.searchsorted(c.contiguous(), target).clamp(1, len(s) - 1)  # (B, 1)
     lo = hi - 1
     c_lo, c_hi = c.gather(1, lo), c.gather(1, hi)
     frac = ((target - c_lo) / (c_hi - c_lo).clamp_min(1e-12)).clamp(0, 1)
-    return (s[lo] + frac * (s[hi] - s[lo])).squeeze(1).to(probs.dtype)
+    value = (s[lo] + frac * (s[hi] - s[lo])).squeeze(1)
+    return value.clamp(float(support.min()), float(support.max())).to(probs.dtype)
 
 
 def interval(probs: torch.Tensor, support: torch.Tensor, mass: float = 0.9) -> torch.Tensor:
