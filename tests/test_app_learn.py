@@ -69,6 +69,7 @@ def test_a_perfect_prediction_and_the_l1_kink():
     at.slider(key="learn_second_weight").set_value(0.5).run()
     no_exception(at)
     assert metric(at, "|E[p_hat] - y|") == pytest.approx(0.0, abs=0.005)
+    assert metric(at, "median of p_hat") == pytest.approx(30.0, abs=0.5)  # between the humps, by symmetry
     assert metric(at, "KL(p || p_hat)") > 1.0
     assert "kink" in at.info[0].value  # the one sentence on L1's gradient where E = y
     assert np.abs(chart(at, "Gradients w.r.t. the logits")["L1"][1]).max() == 0

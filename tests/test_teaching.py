@@ -98,3 +98,10 @@ def test_loss_versus_sigma_is_smallest_near_the_predictions_width():
 def test_formulas_are_latex():
     assert set(teaching.FORMULAS) == {"label", "ranking", "expectation", "kl_l1", "dldl_v2", "gradients"}
     assert all(f.count("{") == f.count("}") for f in teaching.FORMULAS.values())
+
+
+def test_the_median_parts_from_the_expectation_only_when_the_prediction_is_skewed():
+    symmetric = teaching.loss_terms(teaching.editable_distribution(SUPPORT, 50, 4.0), 50, 2.0, SUPPORT)
+    assert symmetric.median == pytest.approx(symmetric.expectation, abs=0.01)
+    against_zero = teaching.loss_terms(teaching.editable_distribution(SUPPORT, 1, 6.0), 1, 2.0, SUPPORT)
+    assert against_zero.median < against_zero.expectation - 0.5  # leans right: the mean is pulled up

@@ -83,6 +83,7 @@ class LossTerms:
     cross_entropy: float
     total: float  # KL + lambda * L1, the DLDL-v2 objective
     expectation: float
+    median: float  # the 50 % quantile of p_hat: apart from the expectation when p_hat is skewed or has two humps
     gradients: dict[str, np.ndarray]  # term -> (K,)
     at_kink: bool  # E[p_hat] = y: L1's gradient is undefined there and is drawn as 0 (a subgradient)
 
@@ -113,8 +114,10 @@ def loss_terms(prediction: torch.Tensor, age: float, sigma: float, support: torc
         gradients["L1"] = np.zeros_like(gradients["L1"])
     gradients[f"KL + {lam:g} L1"] = gradients["KL"] + lam * gradients["L1"]
     kl, l1, ce = (float(v.detach()) for v in values.values())
-    expectation = float(labels.expectation(prediction.double().reshape(1, -1), support)[0])
-    return LossTerms(kl, l1, ce, kl + lam * l1, expectation, gradients, at_kink)
+    as_batch = prediction.double().reshape(1, -1)
+    expectation = float(labels.expectation(as_batch, support)[0])
+    median = float(labels.quantile(as_batch, support, 0.5)[0])
+    return LossTerms(kl, l1, ce, kl + lam * l1, expectation, median, gradients, at_kink)
 
 
 def probability_gradient_peak(prediction: torch.Tensor, age: float, sigma: float, support: torch.Tensor) -> float:
