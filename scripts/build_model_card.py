@@ -225,7 +225,8 @@ TRIED = {
          " chip and the chip shrunk to 95 % (reflected border), each with its mirror, 4.546 (-0.026 [-0.049, "
          "-0.002]), five views (as is, 95 %, 105 %, shifted 3 % right, 3 % down) 4.547: twice to five times the "
          "network's work for a fortieth of a year, from a shrink that did not carry over to photos (above). Averaging"
-         " stage 12's distributions with those of its siblings (stage 11, the hands fine-tune, their weight mean) "
+         " stage 12's distributions with those of its siblings (stage 11, the hands fine-tune, the weight mean of "
+         "stages 11 and 12) "
          "read 4.573-4.580 for pairs and triples: networks from one soup err on the same faces. The chips read at "
          "192x192 instead of 160x160: 4.794 (+0.222 [+0.114, +0.324])."),
         ("The wild proxy on 600 faces (the 200 above and the next 400 of the same seeded order; `wild_proxy.py "
