@@ -47,6 +47,8 @@
 #   `thin160_hands` (tried, not shipped: no change on val or under the wild proxy's hand, see the card) fine-tunes
 #   stage 12 for 3 epochs with the wild_hands augmentation (wild_eyewear plus hands in the face's skin colour), from
 #   INIT (default: this folder's stage 12); it does not ship.
+#   `thin160_heads` (tried) fine-tunes stage 12 for 3 epochs with the wild_heads augmentation (wild_eyewear plus
+#   heads turned or nodded on a cylinder), from INIT (default: this folder's stage 12); it does not ship.
 #   `thin160` runs stages 8 and 9 alone, from INIT (default: this folder's stage 7), and ships them; `thin224`
 #   (tried, not shipped: val 4.771 against 160 px's 4.683) runs the same two cycles at 224x224 (26 epochs at
 #   3e-4, then 15 at 2e-4). All three want a GPU; WORKERS (default 7; 4 for each of three side by side) sets
@@ -54,7 +56,8 @@
 #
 #   scripts/train_default_weights.sh [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|
 #                                     thin128_cycle3|thin128_night|tiny_night|tiny128|thin160|thin160_soup|
-#                                     thin160_eyewear|thin160_hands|thin224]   (default: all)
+#                                     thin160_eyewear|thin160_hands|thin160_heads|
+#                                     thin224]   (default: all)
 #
 # Each stage resumes from its checkpoint when the script is run again, so an interrupted run continues where it
 # stopped. Threads: OMP_NUM_THREADS (default: all cores). Then measure them, write their cards and pin them again
@@ -74,9 +77,9 @@ PYTHON=${PYTHON:-python}
 WHICH=${1:-all}
 case "$WHICH" in
   thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|thin128_night|tiny_night|\
-  tiny128|thin160|thin160_soup|thin160_eyewear|thin160_hands|thin224) ;;
+  tiny128|thin160|thin160_soup|thin160_eyewear|thin160_hands|thin160_heads|thin224) ;;
   *) echo "usage: $0 [thin|tiny|all|thin128|thin128_from_stage4|thin128_resample|thin128_restart|thin128_cycle3|\
-thin128_night|tiny_night|tiny128|thin160|thin160_soup|thin160_eyewear|thin160_hands|thin224]" >&2
+thin128_night|tiny_night|tiny128|thin160|thin160_soup|thin160_eyewear|thin160_hands|thin160_heads|thin224]" >&2
      exit 2 ;;
 esac
 
@@ -127,6 +130,11 @@ eyewear_stage() {  # init weights: stage 12, the soup fine-tuned on a CPU with g
 hands_stage() {  # init weights: tried, not shipped: stage 12 fine-tuned with hands among the occluders
   train_stage thin thin_160_hands --input-size 160 --batch-size 128 --epochs 3 --warmup-epochs 1 --lr 1e-4 \
     --ema 0.998 --augment wild_hands --keep last --workers 1 --seed 22 --init "$1"
+}
+
+heads_stage() {  # init weights: tried: stage 12 fine-tuned with heads turned and nodded on a cylinder
+  train_stage thin thin_160_heads --input-size 160 --batch-size 128 --epochs 3 --warmup-epochs 1 --lr 1e-4 \
+    --ema 0.998 --augment wild_heads --keep last --workers 1 --seed 23 --init "$1"
 }
 
 thin_soup_stages() {  # init weights: stages 10 and 11, each three fine-tunes averaged; the six averaged at the end
@@ -205,6 +213,9 @@ if [[ $WHICH == thin160_eyewear ]]; then  # stage 12 alone, from INIT or this fo
 fi
 if [[ $WHICH == thin160_hands ]]; then  # tried, not shipped: the weights stay in the runs folder
   hands_stage "${INIT:-$RUNS/thin_160_eyewear.safetensors}"
+fi
+if [[ $WHICH == thin160_heads ]]; then  # tried: the weights stay in the runs folder
+  heads_stage "${INIT:-$RUNS/thin_160_eyewear.safetensors}"
 fi
 if [[ $WHICH == thin224 ]]; then  # tried, not shipped: stages 8 and 9 at 224x224
   gpu_cycle 224 thin_224 "${INIT:-$RUNS/thin_128_night.safetensors}" 26 3e-4

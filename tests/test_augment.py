@@ -208,3 +208,53 @@ def test_wild_hands_is_wild_eyewear_with_hands():
     assert hands.low_light == eyewear.low_light and hands.rotation == eyewear.rotation
     out = augment_batch(_face_batch(), hands, torch.Generator().manual_seed(0))
     assert out.shape == (8, 3, 64, 64) and out.min() >= 0 and out.max() <= 1
+
+
+def _identity_grid(b: int = 2, size: int = 16) -> torch.Tensor:
+    theta = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]).expand(b, 2, 3)
+    return torch.nn.functional.affine_grid(theta, [b, 3, size, size], align_corners=False)
+
+
+def test_a_cylinder_turn_of_zero_keeps_every_position_and_a_nod_is_a_turn_with_x_and_y_swapped():
+    from dldl_core.data.augment import cylinder_turn
+
+    grid, ones = _identity_grid(), torch.ones(2)
+    still = cylinder_turn(grid, torch.zeros(2), torch.tensor([False, True]), ones, 4 * ones)
+    assert torch.allclose(still, grid, atol=1e-5)
+    angle = torch.full((2,), 0.5)
+    nodded = cylinder_turn(grid, angle, torch.ones(2, dtype=torch.bool), ones, 4 * ones)
+    turned_transposed = cylinder_turn(grid.flip(-1), angle, torch.zeros(2, dtype=torch.bool), ones, 4 * ones)
+    assert torch.allclose(nodded, turned_transposed.flip(-1), atol=1e-6)
+
+
+def test_a_turned_head_shows_the_side_turned_to_the_camera_wider_and_taller():
+    from dldl_core.data.augment import cylinder_turn
+
+    grid, ones = _identity_grid(1, 64), torch.ones(1)
+    turned = cylinder_turn(grid, torch.tensor([0.6]), torch.zeros(1, dtype=torch.bool), ones, 4 * ones)[0]
+    centre_row = turned[32, :, 0]  # where each column of the middle row samples across the face
+    assert torch.all(centre_row[1:] >= centre_row[:-1])  # still in order left to right
+    assert turned[32, 32, 0] < -0.4  # the middle of the picture now shows the face's left side (sin 0.6 = 0.56)
+    assert (turned[:, :5, 0] == -1).all()  # beyond the silhouette: the image's left edge, its background
+    inside = turned[:, :, 0].abs() <= 1
+    rows = turned[..., 1]
+    left, right = rows[:, 8][inside[:, 8]], rows[:, 40][inside[:, 40]]
+    assert left.abs().max() != right.abs().max()  # the two sides are drawn at different heights
+
+
+def test_head_turns_warp_the_chosen_faces_only():
+    x = _face_batch().repeat(4, 1, 1, 1)
+    out = augment_batch(x, _off(head_turn=0.5), torch.Generator().manual_seed(1))
+    touched = ((out - x).abs().amax((1, 2, 3)) > 0.02)
+    assert 0 < touched.sum() < len(x)
+    assert torch.allclose(out[~touched], x[~touched], atol=1e-5)
+
+
+def test_wild_heads_is_wild_eyewear_with_turned_heads():
+    from dldl_core.data.augment import augment_preset
+
+    heads, eyewear = augment_preset("wild_heads"), augment_preset("wild_eyewear")
+    assert heads.head_turn > 0 == eyewear.head_turn
+    assert {**vars(heads), "head_turn": 0} == vars(eyewear)
+    out = augment_batch(_face_batch(), heads, torch.Generator().manual_seed(0))
+    assert out.shape == (8, 3, 64, 64) and out.min() >= 0 and out.max() <= 1

@@ -46,6 +46,8 @@ class AugmentConfig:
     low_light: float = 0.0  # probability of a dim, grainy exposure (see _low_light)
     eyewear: float = 0.0  # probability of glasses drawn over the chip's eyes, before the warp (see _eyewear)
     hands: float = 0.0  # probability of a hand over the lower face or a cheek, before the warp (see _hand)
+    head_turn: float = 0.0  # probability of a head turned or nodded on a cylinder, foreshortened (see _head_turn)
+    head_turn_degrees: float = 35.0  # the largest turn or nod
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,7 +65,9 @@ def augment_preset(name: str) -> AugmentConfig:
     network accuracy (it did not help: see the model card); ``wild_eyewear``: ``wild_night`` plus glasses on 15 %
     of the faces and twice its rate of pasted occluders (a hand or glasses over the face were the wild proxy's two
     worst conditions); ``wild_hands``: ``wild_eyewear`` plus a hand in the face's skin colour on 15 % of the faces,
-    with the flat pasted occluders back down to 15 % (flat patches had not helped with a hand over the face)."""
+    with the flat pasted occluders back down to 15 % (flat patches had not helped with a hand over the face);
+    ``wild_heads``: ``wild_eyewear`` plus, on 30 % of the faces, a head turned or nodded by up to 35 degrees on a
+    cylinder (the planar perspective warp does not foreshorten a face as a turned head does)."""
     if name == "paper":
         return AugmentConfig()
     if name == "light":
@@ -85,10 +89,13 @@ def augment_preset(name: str) -> AugmentConfig:
         return replace(augment_preset("wild_night"), eyewear=0.15, occlusion=0.2)
     if name == "wild_hands":
         return replace(augment_preset("wild_eyewear"), hands=0.15, occlusion=0.15)
+    if name == "wild_heads":
+        return replace(augment_preset("wild_eyewear"), head_turn=0.3)
     raise ValueError(f"unknown augmentation preset {name!r}: choose one of {', '.join(AUGMENT_PRESETS)}")
 
 
-AUGMENT_PRESETS = ("paper", "light", "wild", "wild_light", "wild_night", "wild_resample", "wild_eyewear", "wild_hands")
+AUGMENT_PRESETS = ("paper", "light", "wild", "wild_light", "wild_night", "wild_resample", "wild_eyewear", "wild_hands",
+                   "wild_heads")
 
 
 def _uniform(n: int, lo: float, hi: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -114,6 +121,8 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig = AugmentConfig(),
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     if config.perspective > 0:
         grid = _perspective(grid, config.perspective, generator)
+    if config.head_turn > 0:
+        grid = _head_turn(grid, config.head_turn, config.head_turn_degrees, generator)
     x = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     if config.occlusion > 0:
         x = _occlude(x, config.occlusion, generator)
@@ -148,6 +157,36 @@ def _perspective(grid: torch.Tensor, strength: float, generator: torch.Generator
     h = _uniform(b, -strength / 2, strength / 2, generator, grid.device).reshape(b, 1, 1)
     denominator = 1 + g * grid[..., 0] + h * grid[..., 1]
     return grid / denominator.unsqueeze(-1)
+
+
+def cylinder_turn(grid: torch.Tensor, radians: torch.Tensor, nod: torch.Tensor, radius: torch.Tensor,
+                  distance: torch.Tensor) -> torch.Tensor:
+    """Sampling positions (B, H, W, 2) in [-1, 1] units -> those that show each image as a head on a cylinder of
+    ``radius`` (B,), turned by ``radians`` (B,) about its vertical axis (``nod``, (B,) bool: about its horizontal
+    axis), seen by a pinhole camera ``distance`` (B,) away, all in half image widths. A point shown at u on the
+    cylinder came from angle arcsin(u / r) - turn; the side that turned away is squeezed towards the silhouette and,
+    now farther, drawn smaller, the other side wider and larger. Where the cylinder shows its back, the image's edge
+    on that side (the chip's background) is drawn."""
+    grid = torch.where(nod.reshape(-1, 1, 1, 1), grid.flip(-1), grid)  # a nod: the same turn with x and y swapped
+    r, d = radius.reshape(-1, 1, 1), distance.reshape(-1, 1, 1)
+    seen = torch.asin((grid[..., 0] / r).clamp(-1, 1))
+    source = seen - radians.reshape(-1, 1, 1)
+    across = torch.where(source.abs() <= math.pi / 2, r * torch.sin(source), torch.sign(source))
+    along = grid[..., 1] * (d - r * torch.cos(source)) / (d - r * torch.cos(seen))
+    turned = torch.stack([across, along], -1)
+    return torch.where(nod.reshape(-1, 1, 1, 1), turned.flip(-1), turned)
+
+
+def _head_turn(grid: torch.Tensor, p: float, max_degrees: float, generator: torch.Generator | None) -> torch.Tensor:
+    """A share ``p`` of the faces turned or nodded (half each) by up to ``max_degrees`` either way, on a cylinder 1-1.2
+    half widths in radius seen from 3-6 half widths (``cylinder_turn``); the others keep their positions."""
+    b, dev = grid.shape[0], grid.device
+    chosen = torch.rand(b, generator=generator, device=dev) < p
+    radians = _uniform(b, -max_degrees, max_degrees, generator, dev) * math.pi / 180
+    nod = torch.rand(b, generator=generator, device=dev) < 0.5
+    turned = cylinder_turn(grid, radians, nod, _uniform(b, 1.0, 1.2, generator, dev),
+                           _uniform(b, 3.0, 6.0, generator, dev))
+    return torch.where(chosen.reshape(b, 1, 1, 1), turned, grid)
 
 
 def _directional_light(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
