@@ -251,6 +251,16 @@ TRIED = {
          "left is the network's reading of a foreshortened face. The training's perspective warp is planar, the "
          "nod at half the turn's strength; a head-like warp (on a cylinder, nods as strong as turns) is the next "
          "thing to train with, given the epochs."),
+        ("Heads turned and nodded in training, tried and not shipped: stage 12 fine-tuned 3 more epochs on the CPU "
+         "(as the hands run, seed 23, `--augment wild_heads`: `wild_eyewear` plus, on 30 % of the faces, the chip "
+         "wrapped on a cylinder 1-1.2 half widths in radius, turned or nodded up to 35 degrees and seen from 3-6 half "
+         "widths; 23.3-24.4 train img/s, 730-764 s an epoch, the CPU shared only with short checks; "
+         "`scripts/train_default_weights.sh thin160_heads`). Chip 4.578 against 4.572, +0.007 [-0.011, +0.025] "
+         "paired (no difference). On the 600 proxy faces (`wild_proxy.py --limit 600 --conditions pasted,pitch,yaw`, "
+         "170 s): nodded MAE 5.78 against 5.85 (-0.07 [-0.14, -0.01]) and gross errors 7.4 % against 8.0 % (no "
+         "difference), turned 4.93 against 4.97 (-0.04 [-0.07, -0.00]) and 4.2 % against 4.5 %, the pasted photo "
+         "unchanged. The proxy's nod is the same kind of warp (other code, other numbers), so even that gain is an "
+         "upper bound: too little to ship alone; a candidate for a GPU recipe."),
     ],
 }
 # What the last line of "tried" says comes next for each network.

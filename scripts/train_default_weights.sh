@@ -47,8 +47,9 @@
 #   `thin160_hands` (tried, not shipped: no change on val or under the wild proxy's hand, see the card) fine-tunes
 #   stage 12 for 3 epochs with the wild_hands augmentation (wild_eyewear plus hands in the face's skin colour), from
 #   INIT (default: this folder's stage 12); it does not ship.
-#   `thin160_heads` (tried) fine-tunes stage 12 for 3 epochs with the wild_heads augmentation (wild_eyewear plus
-#   heads turned or nodded on a cylinder), from INIT (default: this folder's stage 12); it does not ship.
+#   `thin160_heads` (tried, not shipped: chips unchanged, nodded heads 0.07 years better, see the card) fine-tunes
+#   stage 12 for 3 epochs with the wild_heads augmentation (wild_eyewear plus heads turned or nodded on a
+#   cylinder), from INIT (default: this folder's stage 12); it does not ship.
 #   `thin160` runs stages 8 and 9 alone, from INIT (default: this folder's stage 7), and ships them; `thin224`
 #   (tried, not shipped: val 4.771 against 160 px's 4.683) runs the same two cycles at 224x224 (26 epochs at
 #   3e-4, then 15 at 2e-4). All three want a GPU; WORKERS (default 7; 4 for each of three side by side) sets
@@ -214,7 +215,7 @@ fi
 if [[ $WHICH == thin160_hands ]]; then  # tried, not shipped: the weights stay in the runs folder
   hands_stage "${INIT:-$RUNS/thin_160_eyewear.safetensors}"
 fi
-if [[ $WHICH == thin160_heads ]]; then  # tried: the weights stay in the runs folder
+if [[ $WHICH == thin160_heads ]]; then  # tried, not shipped: the weights stay in the runs folder
   heads_stage "${INIT:-$RUNS/thin_160_eyewear.safetensors}"
 fi
 if [[ $WHICH == thin224 ]]; then  # tried, not shipped: stages 8 and 9 at 224x224

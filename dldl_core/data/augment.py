@@ -5,7 +5,7 @@ colour jitter (brightness, contrast, saturation 0.4). The ``wild`` preset adds w
 the UTKFace chips rarely show: stronger roll, a perspective warp (a turned or nodded head), directional light,
 a colour cast, pasted occluders (a hand, a glass, a phone), blur, low resolution and JPEG blocking; ``wild_eyewear``
 adds glasses over the eyes (dark lenses or clear lenses in thick frames), ``wild_hands`` hands in the face's own skin
-colour (a palm and four fingers) over the mouth, chin or a cheek.
+colour (a palm and four fingers) over the mouth, chin or a cheek, ``wild_heads`` heads turned or nodded on a cylinder.
 torchvision.transforms.v2 draws one set of parameters per call, so applying it per image costs a Python round trip per
 image, which on a small CPU is slower than the TinyAgeNet step itself. Here the same operations run once per batch,
 with per-image parameters: one affine grid for rotation + rescale + shift, and broadcast arithmetic for flip,
