@@ -122,7 +122,10 @@ def _check_statistics(report: dict, faces_per_stage: int) -> None:
         assert s["strips"]["names"] == report["strip_bands"]["names"]
         for row in s["regions"].values():
             test = row["test"]
-            assert 0 <= test["p"] <= test["p_holm"] <= 1 and row["delta_mae_ci95"] > 0
+            assert 0 <= test["p"] <= test["p_holm"] <= 1 and row["delta_mae_ci95"] >= 0
+            # an interval of width 0 only where the faces moved by exactly the same amount (an untrained network's
+            # changes are thousandths of a year, near the output's resolution, so two faces can tie)
+            assert (row["delta_mae_ci95"] > 0) == (row["delta_mae_se"] > 0)
             assert test["mean"] == pytest.approx(row["delta_mae"])
             assert row["delta_mae_per_area"] == pytest.approx(row["delta_mae"] * 0.1 / row["area"])
             assert set(row["cam_per_area"]) == set(report["targets"])

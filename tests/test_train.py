@@ -88,17 +88,29 @@ def test_ema_weights_are_the_ones_validated_saved_and_resumed(tmp_path, photo_fo
 
 
 @pytest.mark.slow
-def test_keep_last_saves_the_last_epoch_even_when_it_is_not_the_best(tmp_path, photo_folder):
-    """With a learning rate that wrecks the network, the last epoch is worse than the first on val; --keep last
-    still writes it (its sidecar names that epoch), --keep best keeps the first."""
+def test_keep_last_saves_the_last_epoch_even_when_it_is_not_the_best(tmp_path, photo_folder, monkeypatch):
+    """When val gets worse every epoch, --keep last still writes the last epoch's network (its sidecar names that
+    epoch) and --keep best the first's. Val is scored as the epoch's number so that the premise holds whatever the
+    hardware's arithmetic does to a real validation of so tiny a run."""
+    import torch
+
+    from dldl_core.training import trainer
+
+    monkeypatch.setattr(trainer.Trainer, "_validate",
+                        lambda self, record: record.update(val_mae=float(record["epoch"]), val_cs5=0.0))
     folder, manifest = photo_folder
-    kept = {}
+    saved, last_state = {}, {}
     for keep in ("best", "last"):
         out = tmp_path / f"{keep}.safetensors"
         train(TrainConfig(data=str(folder), manifest=str(manifest), out=str(out), input_size=64, epochs=3,
-                          batch_size=2, lr=0.5, warmup_epochs=0, keep=keep, cache_dir=str(tmp_path / "cache"),
+                          batch_size=2, lr=1e-2, warmup_epochs=0, keep=keep, cache_dir=str(tmp_path / "cache"),
                           progress=False))
         log = [json.loads(line) for line in out_paths(out)["log"].read_text().splitlines()]
-        kept[keep] = load_weights(out).meta["recipe"]["best_epoch"]
-        best = min(log, key=lambda r: r["val_mae"])["epoch"]
-    assert kept["best"] == best != 3 and kept["last"] == 3
+        assert [r["best"] for r in log] == [True, False, False]
+        weights = load_weights(out)
+        saved[keep] = (weights.meta["recipe"]["best_epoch"], weights.meta["metrics"]["val_mae_chip_tta"])
+        name = next(k for k, v in weights.model.state_dict().items() if k.endswith("weight") and v.dim() == 4)
+        checkpoint = torch.load(out_paths(out)["checkpoint"], weights_only=True)["model"]
+        last_state[keep] = torch.equal(weights.model.state_dict()[name], checkpoint[name])
+    assert saved == {"best": (1, 1.0), "last": (3, 3.0)}
+    assert last_state == {"best": False, "last": True}  # the file holds the last epoch's network only with "last"
