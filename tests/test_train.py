@@ -109,8 +109,9 @@ def test_keep_last_saves_the_last_epoch_even_when_it_is_not_the_best(tmp_path, p
         assert [r["best"] for r in log] == [True, False, False]
         weights = load_weights(out)
         saved[keep] = (weights.meta["recipe"]["best_epoch"], weights.meta["metrics"]["val_mae_chip_tta"])
-        name = next(k for k, v in weights.model.state_dict().items() if k.endswith("weight") and v.dim() == 4)
+        state = weights.model.state_dict()
+        name = next(k for k, v in state.items() if k.endswith("weight") and v.dim() == 4)
         checkpoint = torch.load(out_paths(out)["checkpoint"], weights_only=True)["model"]
-        last_state[keep] = torch.equal(weights.model.state_dict()[name], checkpoint[name])
+        last_state[keep] = torch.equal(state[name], checkpoint[name])
     assert saved == {"best": (1, 1.0), "last": (3, 3.0)}
     assert last_state == {"best": False, "last": True}  # the file holds the last epoch's network only with "last"
